@@ -1,0 +1,123 @@
+// AVX-512F kernels: 16 floats or 8 doubles a vector; tails through masked loads and stores.
+// Built with -mavx512f -mfma; called only when dispatch.cc has seen AVX-512F and the OS's ZMM
+// state. VSCALEFPS/PD apply the final power of two with a single rounding.
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+
+#include <immintrin.h>
+
+#include "kernel_loops.h"
+
+namespace mish {
+namespace {
+
+struct F32x16 {
+  using Scalar = float;
+  __m512 v;
+  F32x16() = default;
+  F32x16(__m512 a) : v(a) {}
+  F32x16(float s) : v(_mm512_set1_ps(s)) {}
+};
+inline F32x16 operator+(F32x16 a, F32x16 b) { return _mm512_add_ps(a.v, b.v); }
+inline F32x16 operator-(F32x16 a, F32x16 b) { return _mm512_sub_ps(a.v, b.v); }
+inline F32x16 operator*(F32x16 a, F32x16 b) { return _mm512_mul_ps(a.v, b.v); }
+inline F32x16 operator/(F32x16 a, F32x16 b) { return _mm512_div_ps(a.v, b.v); }
+inline F32x16 fma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
+inline F32x16 fma_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
+inline F32x16 vmax(F32x16 a, F32x16 b) { return _mm512_max_ps(a.v, b.v); }
+inline F32x16 vmin(F32x16 a, F32x16 b) { return _mm512_min_ps(a.v, b.v); }
+inline F32x16 neg_abs(F32x16 a) {
+  return _mm512_castsi512_ps(
+      _mm512_or_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(INT32_MIN)));
+}
+inline __mmask16 lt(F32x16 a, F32x16 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
+inline __mmask16 is_nan(F32x16 a) { return _mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q); }
+inline F32x16 select(__mmask16 m, F32x16 a, F32x16 b) { return _mm512_mask_blend_ps(m, b.v, a.v); }
+inline F32x16 round_int(F32x16 a) {
+  return _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+inline F32x16 pow2(F32x16 k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k.v); }
+inline F32x16 scale(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
+
+struct F64x8 {
+  using Scalar = double;
+  __m512d v;
+  F64x8() = default;
+  F64x8(__m512d a) : v(a) {}
+  F64x8(double s) : v(_mm512_set1_pd(s)) {}
+};
+inline F64x8 operator+(F64x8 a, F64x8 b) { return _mm512_add_pd(a.v, b.v); }
+inline F64x8 operator-(F64x8 a, F64x8 b) { return _mm512_sub_pd(a.v, b.v); }
+inline F64x8 operator*(F64x8 a, F64x8 b) { return _mm512_mul_pd(a.v, b.v); }
+inline F64x8 operator/(F64x8 a, F64x8 b) { return _mm512_div_pd(a.v, b.v); }
+inline F64x8 fma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
+inline F64x8 fma_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
+inline F64x8 vmax(F64x8 a, F64x8 b) { return _mm512_max_pd(a.v, b.v); }
+inline F64x8 vmin(F64x8 a, F64x8 b) { return _mm512_min_pd(a.v, b.v); }
+inline F64x8 neg_abs(F64x8 a) {
+  return _mm512_castsi512_pd(
+      _mm512_or_si512(_mm512_castpd_si512(a.v), _mm512_set1_epi64(INT64_MIN)));
+}
+inline __mmask8 lt(F64x8 a, F64x8 b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ); }
+inline __mmask8 is_nan(F64x8 a) { return _mm512_cmp_pd_mask(a.v, a.v, _CMP_UNORD_Q); }
+inline F64x8 select(__mmask8 m, F64x8 a, F64x8 b) { return _mm512_mask_blend_pd(m, b.v, a.v); }
+inline F64x8 round_int(F64x8 a) {
+  return _mm512_roundscale_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+inline F64x8 pow2(F64x8 k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k.v); }
+inline F64x8 scale(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
+
+struct Lanes32 {
+  using T = float;
+  using V = F32x16;
+  static constexpr size_t kWidth = 16;
+  static __mmask16 mask(size_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+  static V load(const T* p) { return _mm512_loadu_ps(p); }
+  static void store(T* p, V v) { _mm512_storeu_ps(p, v.v); }
+  static V load_tail(const T* p, size_t n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_ps(p, mask(n), v.v); }
+};
+struct Lanes64 {
+  using T = double;
+  using V = F64x8;
+  static constexpr size_t kWidth = 8;
+  static __mmask8 mask(size_t n) { return static_cast<__mmask8>((1u << n) - 1); }
+  static V load(const T* p) { return _mm512_loadu_pd(p); }
+  static void store(T* p, V v) { _mm512_storeu_pd(p, v.v); }
+  static V load_tail(const T* p, size_t n) { return _mm512_maskz_loadu_pd(mask(n), p); }
+  static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_pd(p, mask(n), v.v); }
+};
+
+// float storage, double arithmetic: 8 floats widened to one vector of doubles.
+struct Lanes32Wide {
+  using T = float;
+  using V = F64x8;
+  static constexpr size_t kWidth = 8;
+  static V load(const T* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+  static void store(T* p, V v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v.v)); }
+  static V load_tail(const T* p, size_t n) {
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(Lanes64::mask(n), p)));
+  }
+  static void store_tail(T* p, V v, size_t n) {
+    _mm512_mask_storeu_ps(p, Lanes64::mask(n), _mm512_castps256_ps512(_mm512_cvtpd_ps(v.v)));
+  }
+};
+
+const KernelTable kTable = make_table<Lanes32, Lanes64>("avx512");
+const KernelTable kTableWide = make_table<Lanes32Wide, Lanes64>("avx512");
+
+}  // namespace
+
+const KernelTable* avx512_kernels() { return &kTable; }
+const KernelTable* avx512_wide_kernels() { return &kTableWide; }
+
+}  // namespace mish
+
+#else
+
+namespace mish {
+const KernelTable* avx512_kernels() { return nullptr; }
+}  // namespace mish
+
+#endif

@@ -1,0 +1,306 @@
+// Mish and its derivatives, written once for every backend.
+//
+//   f(x)  = x * g(x),            g(x) = tanh(softplus(x)) = tanh(ln(1 + e^x))
+//   f'(x) = g + x * sigma(x) * (1 - g^2)
+//   f''(x) = (1 - g^2) * sigma * (2 + x * ((1 - sigma) - 2 * g * sigma))
+//
+// Every formula below uses the single exponential u = e^-|x| (so 0 < u <= 1 and nothing can
+// overflow) and is free of cancellation except next to the zeros of f' and f''. With
+// q = (1 + e^x)^2 + 1 rewritten in u:
+//
+//   x < 0 (e^x = u):   Q = u^2 + 2u + 2
+//     f   = x * u (u + 2) / Q
+//     f'  = u * (4x(1 + u) + u^3 + 4u^2 + 6u + 4) / Q^2
+//     f'' = 4u * ((2u^3 + 6u^2 + 8u + 4) + x (-2u^3 - 3u^2 + 2u + 2)) / Q^3
+//   x >= 0 (e^x = 1/u): Q = 2u^2 + 2u + 1
+//     f   = x * (1 + 2u) / Q
+//     f'  = 1 + u^2 * (4x(1 + u) - 4u^2 - 4u - 2) / Q^2
+//     f'' = 4u^2 * ((4u^3 + 8u^2 + 6u + 2) + x (2u^3 + 2u^2 - 3u - 2)) / Q^3
+//
+// The two branches share their shape, so a vector kernel selects coefficients per lane
+// instead of computing both. u is kept as r * 2^k (r in [0.70, 1.42]); the factor that makes
+// a result tiny (u or u^2) is applied last as a power of two in two exact steps, so results
+// near and below the smallest normal number are rounded once instead of being built from a
+// subnormal u that has lost its digits. Where u only enters a sum next to constants it is
+// clamped to the normal range, which changes nothing after rounding.
+//
+// Error (float32, measured by test/accuracy.test.ts against mpmath): see README "Numerical
+// contract". Alternatives tried and rejected:
+//   - log1p(exp(x)) then tanh: three transcendental calls, and exp overflows for x > 88.7;
+//   - tanh(sp) = 1 - 2 / ((1 + e^x)^2 + 1): cancels completely for x < -16.6 in float32;
+//   - e^x, e^2x, e^3x formulations (the classic f' formula): overflow from x = 29.6 (float32);
+//   - 1 - g^2 for f'': cancels for large x; the closed forms above have the u^2 factored out.
+//
+// exp on [lo, 0]: k = round(a / ln2), s = a - k ln2 with a Cody-Waite split (ln2_hi has
+// trailing zero bits, so k * ln2_hi is exact), exp(s) = 1 + s + s^2 P(s). P is a Chebyshev fit
+// of degree 4 (float32) or 9 (float64); scripts/exp_constants.py derives every constant here
+// and prints the fit error: 0.08 ulp (float32) and 0.07 ulp (float64) of exp(s).
+//
+// The header is included by translation units compiled with different instruction sets, so
+// everything in it has internal linkage: no inline function compiled for AVX-512 can be
+// picked by the linker for the scalar path.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__)
+#define MISH_HD __host__ __device__ __forceinline__
+#else
+#define MISH_HD inline
+#endif
+
+namespace mish {
+namespace {
+
+template <class T>
+struct Consts;
+
+template <>
+struct Consts<float> {
+  using Bits = uint32_t;
+  // Inputs below lo give -0 for f, f' and f'' (|f(-115)| < 2^-155); inputs above hi give
+  // the same f', f'' as hi (f'(60) == 1 and f''(60) == -0 after rounding). f itself is x * g
+  // with g == 1 there, so it is computed from x unclamped.
+  static constexpr float lo = -115.0f;
+  static constexpr float hi = 60.0f;
+  static constexpr float emin = -126.0f;  // smallest normal exponent
+  static constexpr float round_magic = 0x1.8p23f;
+  static constexpr Bits round_magic_bits = 0x4B400000u;
+  static constexpr Bits exp_bias = 127;
+  static constexpr int mant_bits = 23;
+  static constexpr float log2e = 0x1.715476p+0f;
+  static constexpr float ln2_hi = 0x1.62e4p-1f;
+  static constexpr float ln2_lo = 0x1.7f7d1cp-20f;
+  static constexpr int poly_degree = 4;
+  static constexpr float poly[] = {0x1p-1f, 0x1.5554dep-3f, 0x1.55551ap-5f, 0x1.120b62p-7f,
+                                   0x1.6d10fcp-10f};
+};
+
+template <>
+struct Consts<double> {
+  using Bits = uint64_t;
+  static constexpr double lo = -760.0;  // |f(-760)| < 2^-1090
+  static constexpr double hi = 400.0;   // f'(400) == 1, |f''(400)| < 2^-1140
+  static constexpr double emin = -1022.0;
+  static constexpr double round_magic = 0x1.8p52;
+  static constexpr Bits round_magic_bits = 0x4338000000000000ull;
+  static constexpr Bits exp_bias = 1023;
+  static constexpr int mant_bits = 52;
+  static constexpr double log2e = 0x1.71547652b82fep+0;
+  static constexpr double ln2_hi = 0x1.62e42fefa4p-1;
+  static constexpr double ln2_lo = -0x1.8432a1b0e2634p-43;
+  static constexpr int poly_degree = 9;
+  static constexpr double poly[] = {
+      0x1.0000000000001p-1,  0x1.5555555555556p-3,  0x1.5555555553d68p-5, 0x1.11111111109b5p-7,
+      0x1.6c16c17889ef1p-10, 0x1.a01a01a7c2efep-13, 0x1.a019b9149a41cp-16, 0x1.71de0db2f6b19p-19,
+      0x1.28917c89a43a7p-22, 0x1.af389ecfc4b9cp-26};
+};
+
+// The scalar "vector": plain float and double. Vector backends define a wrapper type with the
+// same operations (found by argument-dependent lookup) and a `Scalar` member type.
+template <class V>
+struct ScalarOf {
+  using type = typename V::Scalar;
+};
+template <>
+struct ScalarOf<float> {
+  using type = float;
+};
+template <>
+struct ScalarOf<double> {
+  using type = double;
+};
+template <class V>
+using scalar_t = typename ScalarOf<V>::type;
+
+// a * b + c. The scalar reference keeps two roundings on purpose: it must build and behave the
+// same on CPUs without FMA; the error bounds hold for both.
+template <class T>
+MISH_HD T fma_(T a, T b, T c) {
+  return a * b + c;
+}
+// a * b + c rounded once, where a compensation step needs the exact product error. On CPUs
+// without FMA this is a library call (glibc dispatches to the FMA instruction where present).
+template <class T>
+MISH_HD T fma_exact(T a, T b, T c) {
+  return std::fma(a, b, c);
+}
+// Returns b when a is NaN, like x86 MAXPS(a, b); the kernels restore NaN at the end.
+template <class T>
+MISH_HD T vmax(T a, T b) {
+  return a > b ? a : b;
+}
+template <class T>
+MISH_HD T vmin(T a, T b) {
+  return a < b ? a : b;
+}
+template <class T>
+MISH_HD T neg_abs(T a) {
+  return a < T(0) ? a : -a;
+}
+template <class T>
+MISH_HD bool lt(T a, T b) {
+  return a < b;
+}
+template <class T>
+MISH_HD bool is_nan(T a) {
+  return a != a;
+}
+template <class T>
+MISH_HD T select(bool m, T a, T b) {
+  return m ? a : b;
+}
+// Nearest integer (ties to even) for |a| < 2^22 (float) or 2^51 (double).
+template <class T>
+MISH_HD T round_int(T a) {
+  return (a + Consts<T>::round_magic) - Consts<T>::round_magic;
+}
+// 2^k for an integral k in the normal exponent range, built from the exponent bits.
+template <class T>
+MISH_HD T pow2(T k) {
+  using C = Consts<T>;
+  using Bits = typename C::Bits;
+  T biased = k + C::round_magic;
+  Bits b;
+  memcpy(&b, &biased, sizeof b);
+  b = (b - C::round_magic_bits + C::exp_bias) << C::mant_bits;
+  T out;
+  memcpy(&out, &b, sizeof out);
+  return out;
+}
+
+template <class V>
+struct Exp2k {
+  V r;  // e^a / 2^k, in [0.70, 1.42]
+  V k;  // integral
+};
+
+// e^a for a in [lo, 0], as r * 2^k.
+template <class V>
+MISH_HD Exp2k<V> exp_parts(V a) {
+  using C = Consts<scalar_t<V>>;
+  V k = round_int(a * V(C::log2e));
+  V s = fma_(k, V(-C::ln2_hi), a);
+  s = fma_(k, V(-C::ln2_lo), s);
+
+  V p = V(C::poly[C::poly_degree]);
+  for (int i = C::poly_degree - 1; i >= 0; --i) p = fma_(p, s, V(C::poly[i]));
+  V r = fma_(s * s, p, s) + V(1);
+  return {r, k};
+}
+
+// v * 2^k for integral k >= 2 * emin, in two exact steps so the result is rounded once even
+// when it is subnormal.
+template <class V>
+MISH_HD V scale(V v, V k) {
+  V half = round_int(k * V(0.5));
+  return (v * pow2(half)) * pow2(k - half);
+}
+
+// What every function needs from x: the clamped argument, the branch and u = e^-|x|.
+template <class V>
+struct Parts {
+  V xd;  // x clamped to [lo, hi]
+  V r;   // u = r * 2^k
+  V k;
+  V u;   // u, clamped to the normal range (for sums only)
+  V q;   // Q of the branch
+  decltype(lt(V(0), V(0))) neg;
+};
+
+template <class V>
+MISH_HD Parts<V> parts(V x) {
+  using C = Consts<scalar_t<V>>;
+  Parts<V> p;
+  p.xd = vmin(vmax(x, V(C::lo)), V(C::hi));
+  p.neg = lt(x, V(0));
+  Exp2k<V> e = exp_parts(neg_abs(p.xd));
+  p.r = e.r;
+  p.k = e.k;
+  p.u = e.r * pow2(vmax(e.k, V(C::emin)));
+
+  // x < 0: u^2 + 2u + 2;  x >= 0: 2u^2 + 2u + 1
+  V two_u = p.u + p.u;
+  p.q = select(p.neg, fma_(p.u, p.u + V(2), V(2)), fma_(two_u, p.u + V(1), V(1)));
+  return p;
+}
+
+template <class V>
+MISH_HD V forward(V x) {
+  Parts<V> p = parts(x);
+
+  // x < 0: f = x u (1 - h) with h = u(u + 1) / Q;  x >= 0: f = x (1 - h) with h = 2u^2 / Q.
+  // x - x h in one FMA keeps the error near one rounding where h is small.
+  V h = (p.u * select(p.neg, p.u + V(1), p.u + p.u)) / p.q;
+  V a = select(p.neg, p.xd * p.r, p.xd);
+  V b = select(p.neg, a, x);
+  V y = scale(fma_(V(0) - a, h, b), select(p.neg, p.k, V(0)));
+  return select(is_nan(x), x, y);
+}
+
+// f'(x) - [x >= 0]: the part of f' that can be tiny, already scaled.
+template <class V>
+MISH_HD V derivative_tail(const Parts<V>& p) {
+  // W = 4(x + a) + u (4x + b + u (c + d u)): the pair that cancels next to the zero of f'
+  // (x near -1.19) or of f' - 1 (x near 0.5) is 4(x + a), which is exact there.
+  V in = fma_(select(p.neg, V(1), V(0)), p.u, select(p.neg, V(4), V(-4)));
+  in = fma_(in, p.u, fma_(V(4), p.xd, select(p.neg, V(6), V(-4))));
+  V w = fma_(in, p.u, V(4) * (p.xd + select(p.neg, V(1), V(-0.5))));
+
+  // Q^2 as one polynomial: u^4 + 4u^3 + 8u^2 + 8u + 4 or 4u^4 + 8u^3 + 8u^2 + 4u + 1.
+  V q2 = fma_(select(p.neg, V(1), V(4)), p.u, select(p.neg, V(4), V(8)));
+  q2 = fma_(q2, p.u, V(8));
+  q2 = fma_(q2, p.u, select(p.neg, V(8), V(4)));
+  q2 = fma_(q2, p.u, select(p.neg, V(4), V(1)));
+
+  // m w / Q^2 with the product's and the quotient's rounding errors recovered by FMA and
+  // added back: without this the chain of roundings reaches 4.7 ulp (float32).
+  V m = select(p.neg, p.r, p.r * p.r);
+  V k = select(p.neg, p.k, p.k + p.k);
+  V inv = V(1) / q2;
+  V mw = m * w;
+  V mw_err = fma_exact(m, w, V(0) - mw);
+  V t = mw * inv;
+  V rem = fma_exact(V(0) - t, q2, mw);
+  return scale(fma_(rem + mw_err, inv, t), k);
+}
+
+template <class V>
+MISH_HD V derivative(V x) {
+  Parts<V> p = parts(x);
+  V t = derivative_tail(p);
+  V d = select(p.neg, t, t + V(1));
+  return select(is_nan(x), x, d);
+}
+
+// dy * f'(x); for x >= 0 as dy + dy * (f' - 1), rounded once where FMA is available.
+template <class V>
+MISH_HD V backward(V dy, V x) {
+  Parts<V> p = parts(x);
+  V t = derivative_tail(p);
+  V dx = select(p.neg, dy * t, fma_(dy, t, dy));
+  return select(is_nan(x), x, dx);
+}
+
+template <class V>
+MISH_HD V second_derivative(V x) {
+  Parts<V> p = parts(x);
+
+  // S = sum_i u^i (A_i + x B_i). A_0 + x B_0 is 2(x + 2) or -2(x - 1), exact next to the zeros
+  // of f'' (x near -2.2 and 1.5) where it cancels.
+  //          x < 0: A = (4, 8, 6, 2), B = (2, 2, -3, -2);  x >= 0: A = (2, 6, 8, 4), B = -(2, 3, -2, -2)
+  V s = fma_(p.xd, select(p.neg, V(-2), V(2)), select(p.neg, V(2), V(4)));
+  s = fma_(s, p.u, fma_(p.xd, select(p.neg, V(-3), V(2)), select(p.neg, V(6), V(8))));
+  s = fma_(s, p.u, fma_(p.xd, select(p.neg, V(2), V(-3)), select(p.neg, V(8), V(6))));
+  s = fma_(s, p.u, fma_(p.xd, select(p.neg, V(2), V(-2)), select(p.neg, V(4), V(2))));
+
+  V m = select(p.neg, p.r, p.r * p.r);
+  V k = select(p.neg, p.k, p.k + p.k);
+  V d = scale(V(4) * m * (s / (p.q * p.q * p.q)), k);
+  return select(is_nan(x), x, d);
+}
+
+}  // namespace
+}  // namespace mish
