@@ -28,6 +28,10 @@ inline F32x8 operator*(F32x8 a, F32x8 b) { return _mm256_mul_ps(a.v, b.v); }
 inline F32x8 operator/(F32x8 a, F32x8 b) { return _mm256_div_ps(a.v, b.v); }
 inline F32x8 fma_(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
 inline F32x8 fma_exact(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
+// Only valid where y already has the sign of x or is +0 (all that forward needs).
+inline F32x8 copy_sign(F32x8 y, F32x8 x) {
+  return _mm256_or_ps(y.v, _mm256_and_ps(x.v, _mm256_set1_ps(-0.0f)));
+}
 inline F32x8 vmax(F32x8 a, F32x8 b) { return _mm256_max_ps(a.v, b.v); }
 inline F32x8 vmin(F32x8 a, F32x8 b) { return _mm256_min_ps(a.v, b.v); }
 inline F32x8 neg_abs(F32x8 a) { return _mm256_or_ps(a.v, _mm256_set1_ps(-0.0f)); }
@@ -59,6 +63,10 @@ inline F64x4 operator*(F64x4 a, F64x4 b) { return _mm256_mul_pd(a.v, b.v); }
 inline F64x4 operator/(F64x4 a, F64x4 b) { return _mm256_div_pd(a.v, b.v); }
 inline F64x4 fma_(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
 inline F64x4 fma_exact(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
+// Only valid where y already has the sign of x or is +0 (all that forward needs).
+inline F64x4 copy_sign(F64x4 y, F64x4 x) {
+  return _mm256_or_pd(y.v, _mm256_and_pd(x.v, _mm256_set1_pd(-0.0)));
+}
 inline F64x4 vmax(F64x4 a, F64x4 b) { return _mm256_max_pd(a.v, b.v); }
 inline F64x4 vmin(F64x4 a, F64x4 b) { return _mm256_min_pd(a.v, b.v); }
 inline F64x4 neg_abs(F64x4 a) { return _mm256_or_pd(a.v, _mm256_set1_pd(-0.0)); }

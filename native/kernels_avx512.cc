@@ -5,7 +5,11 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 
+// GCC 12's avx512fintrin.h trips its own -Wuninitialized in the roundscale intrinsics.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include "kernel_loops.h"
 
@@ -25,6 +29,11 @@ inline F32x16 operator*(F32x16 a, F32x16 b) { return _mm512_mul_ps(a.v, b.v); }
 inline F32x16 operator/(F32x16 a, F32x16 b) { return _mm512_div_ps(a.v, b.v); }
 inline F32x16 fma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
 inline F32x16 fma_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
+// Only valid where y already has the sign of x or is +0 (all that forward needs).
+inline F32x16 copy_sign(F32x16 y, F32x16 x) {
+  __m512i sign = _mm512_and_si512(_mm512_castps_si512(x.v), _mm512_set1_epi32(INT32_MIN));
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y.v), sign));
+}
 inline F32x16 vmax(F32x16 a, F32x16 b) { return _mm512_max_ps(a.v, b.v); }
 inline F32x16 vmin(F32x16 a, F32x16 b) { return _mm512_min_ps(a.v, b.v); }
 inline F32x16 neg_abs(F32x16 a) {
@@ -53,6 +62,11 @@ inline F64x8 operator*(F64x8 a, F64x8 b) { return _mm512_mul_pd(a.v, b.v); }
 inline F64x8 operator/(F64x8 a, F64x8 b) { return _mm512_div_pd(a.v, b.v); }
 inline F64x8 fma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
 inline F64x8 fma_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
+// Only valid where y already has the sign of x or is +0 (all that forward needs).
+inline F64x8 copy_sign(F64x8 y, F64x8 x) {
+  __m512i sign = _mm512_and_si512(_mm512_castpd_si512(x.v), _mm512_set1_epi64(INT64_MIN));
+  return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(y.v), sign));
+}
 inline F64x8 vmax(F64x8 a, F64x8 b) { return _mm512_max_pd(a.v, b.v); }
 inline F64x8 vmin(F64x8 a, F64x8 b) { return _mm512_min_pd(a.v, b.v); }
 inline F64x8 neg_abs(F64x8 a) {
@@ -89,28 +103,11 @@ struct Lanes64 {
   static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_pd(p, mask(n), v.v); }
 };
 
-// float storage, double arithmetic: 8 floats widened to one vector of doubles.
-struct Lanes32Wide {
-  using T = float;
-  using V = F64x8;
-  static constexpr size_t kWidth = 8;
-  static V load(const T* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
-  static void store(T* p, V v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v.v)); }
-  static V load_tail(const T* p, size_t n) {
-    return _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(Lanes64::mask(n), p)));
-  }
-  static void store_tail(T* p, V v, size_t n) {
-    _mm512_mask_storeu_ps(p, Lanes64::mask(n), _mm512_castps256_ps512(_mm512_cvtpd_ps(v.v)));
-  }
-};
-
 const KernelTable kTable = make_table<Lanes32, Lanes64>("avx512");
-const KernelTable kTableWide = make_table<Lanes32Wide, Lanes64>("avx512");
 
 }  // namespace
 
 const KernelTable* avx512_kernels() { return &kTable; }
-const KernelTable* avx512_wide_kernels() { return &kTableWide; }
 
 }  // namespace mish
 

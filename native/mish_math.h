@@ -152,6 +152,11 @@ template <class T>
 MISH_HD T select(bool m, T a, T b) {
   return m ? a : b;
 }
+// y with the sign of x (f has the sign of x: this also makes f(-0) = -0).
+template <class T>
+MISH_HD T copy_sign(T y, T x) {
+  return std::copysign(y, x);
+}
 // Nearest integer (ties to even) for |a| < 2^22 (float) or 2^51 (double).
 template <class T>
 MISH_HD T round_int(T a) {
@@ -237,7 +242,7 @@ MISH_HD V forward(V x) {
   V a = select(p.neg, p.xd * p.r, p.xd);
   V b = select(p.neg, a, x);
   V y = scale(fma_(V(0) - a, h, b), select(p.neg, p.k, V(0)));
-  return select(is_nan(x), x, y);
+  return select(is_nan(x), x, copy_sign(y, x));
 }
 
 // f'(x) - [x >= 0]: the part of f' that can be tiny, already scaled.
@@ -290,7 +295,8 @@ MISH_HD V second_derivative(V x) {
 
   // S = sum_i u^i (A_i + x B_i). A_0 + x B_0 is 2(x + 2) or -2(x - 1), exact next to the zeros
   // of f'' (x near -2.2 and 1.5) where it cancels.
-  //          x < 0: A = (4, 8, 6, 2), B = (2, 2, -3, -2);  x >= 0: A = (2, 6, 8, 4), B = -(2, 3, -2, -2)
+  // Highest power first: x < 0: A = (2, 6, 8, 4), B = (-2, -3, 2, 2);
+  //                      x >= 0: A = (4, 8, 6, 2), B = (2, 2, -3, -2).
   V s = fma_(p.xd, select(p.neg, V(-2), V(2)), select(p.neg, V(2), V(4)));
   s = fma_(s, p.u, fma_(p.xd, select(p.neg, V(-3), V(2)), select(p.neg, V(6), V(8))));
   s = fma_(s, p.u, fma_(p.xd, select(p.neg, V(2), V(-3)), select(p.neg, V(8), V(6))));

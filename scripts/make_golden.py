@@ -162,9 +162,8 @@ def ulp_raw(r, fmt):
     """Spacing 2^q of the format at a finite Rounded (min subnormal for zero)."""
     if r.kind == 'zero':
         return libmp.from_man_exp(1, fmt.qmin)
-    k, q = r.k, r.q
     # after _encode, k has p bits for normals, fewer for subnormals (q == qmin)
-    return libmp.from_man_exp(1, q)
+    return libmp.from_man_exp(1, r.q)
 
 
 def bits_to_float(bits, fmt):

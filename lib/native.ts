@@ -1,0 +1,60 @@
+// Loads the C++ addon (build/ or prebuilds/, through node-gyp-build) and types it. Nothing
+// but this file touches the addon object.
+import * as path from 'path';
+import { debuglog } from 'util';
+
+import type { Backend, FloatArray, Isa, Op } from './types';
+
+const debug = debuglog('mish');
+
+/** The addon's exports (native/binding.cc). */
+export interface NativeAddon {
+  run(op: Op, x: FloatArray, dy: FloatArray | null, out: FloatArray): void;
+  runAsync(op: Op, x: FloatArray, dy: FloatArray | null, out: FloatArray): Promise<FloatArray>;
+  info(): {
+    isa: Isa;
+    isas: Isa[];
+    threads: number;
+    hardwareThreads: number;
+    parallelMin: number;
+  };
+  setThreads(n: number): void;
+  setIsa(name: Isa | 'auto'): void;
+}
+
+export interface LoadResult {
+  addon: NativeAddon | null;
+  /** Why the addon could not be loaded, one line per attempt (empty when it loaded). */
+  errors: string[];
+}
+
+const root = path.join(__dirname, '..');
+
+export function loadNative(): LoadResult {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    const addon = load(root) as NativeAddon;
+    debug('native addon loaded from %s: %o', root, addon.info());
+    return { addon, errors: [] };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const errors = [
+      `node-gyp-build(${root}): ${message.split('\n')[0]}`,
+      'fix: run `npm rebuild mish-native` (needs python3, make and a C++17 compiler), or use ' +
+        'a platform with a prebuild in prebuilds/',
+    ];
+    debug('native addon unavailable: %s', errors.join('; '));
+    return { addon: null, errors };
+  }
+}
+
+export function nativeBackend(addon: NativeAddon): Backend {
+  return {
+    name: 'cpu',
+    run: (op, x, dy, out) => addon.run(op, x, dy, out),
+    runAsync: async (op, x, dy, out) => {
+      await addon.runAsync(op, x, dy, out);
+    },
+  };
+}

@@ -1,0 +1,239 @@
+// Node-API binding. The TypeScript facade (lib/native.ts) validates every argument and is the
+// only caller; the checks here are a second line that keeps a direct caller from reaching
+// memory outside the buffers it passed.
+#include <napi.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "dispatch.h"
+#include "kernels.h"
+#include "pool.h"
+
+namespace mish {
+namespace {
+
+std::atomic<const KernelTable*> g_table{nullptr};
+
+const KernelTable* table() {
+  const KernelTable* t = g_table.load();
+  if (!t) {
+    t = best_table();
+    const KernelTable* expected = nullptr;
+    g_table.compare_exchange_strong(expected, t);
+    t = g_table.load();
+  }
+  return t;
+}
+
+enum class Dtype { kFloat32, kFloat64 };
+
+struct Buffer {
+  void* data = nullptr;
+  size_t length = 0;
+  Dtype dtype = Dtype::kFloat32;
+  size_t bytes() const { return length * (dtype == Dtype::kFloat32 ? 4 : 8); }
+};
+
+bool as_buffer(const Napi::Value& v, Buffer* out) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  napi_typedarray_type type = ta.TypedArrayType();
+  if (type != napi_float32_array && type != napi_float64_array) return false;
+  out->dtype = type == napi_float32_array ? Dtype::kFloat32 : Dtype::kFloat64;
+  napi_typedarray_type ignored;
+  napi_value ab;
+  size_t offset;
+  NAPI_THROW_IF_FAILED(v.Env(),
+                       napi_get_typedarray_info(v.Env(), v, &ignored, &out->length,
+                                                &out->data, &ab, &offset),
+                       false);
+  if (out->length == 0) out->data = nullptr;
+  return true;
+}
+
+bool overlaps_partly(const Buffer& a, const Buffer& b) {
+  if (a.length == 0 || b.length == 0 || a.data == b.data) return false;
+  auto pa = reinterpret_cast<uintptr_t>(a.data);
+  auto pb = reinterpret_cast<uintptr_t>(b.data);
+  return pa < pb + b.bytes() && pb < pa + a.bytes();
+}
+
+struct Call {
+  Op op;
+  Buffer x, dy, out;
+};
+
+// Reads (op, x, dy, out); throws a JavaScript error and returns false on anything the facade
+// should have rejected.
+bool parse(const Napi::CallbackInfo& info, Call* call) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "mish native: expected (op, x, dy, out)").ThrowAsJavaScriptException();
+    return false;
+  }
+  int op = info[0].As<Napi::Number>().Int32Value();
+  if (op < 0 || op >= kOpCount) {
+    Napi::RangeError::New(env, "mish native: unknown op").ThrowAsJavaScriptException();
+    return false;
+  }
+  call->op = static_cast<Op>(op);
+  bool backward = call->op == Op::kBackward;
+  if (!as_buffer(info[1], &call->x) || !as_buffer(info[3], &call->out) ||
+      (backward && !as_buffer(info[2], &call->dy))) {
+    Napi::TypeError::New(env, "mish native: x, dy and out must be Float32Array or Float64Array")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (!backward) call->dy = call->x;
+  if (call->x.dtype != call->out.dtype || call->dy.dtype != call->x.dtype) {
+    Napi::TypeError::New(env, "mish native: x, dy and out must share one dtype")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (call->x.length != call->out.length || call->dy.length != call->x.length) {
+    Napi::RangeError::New(env, "mish native: x, dy and out must have one length")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (overlaps_partly(call->x, call->out) || overlaps_partly(call->dy, call->out)) {
+    Napi::RangeError::New(env, "mish native: out partly overlaps an input")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+template <class T>
+void run_typed(Kernel<T> k, const Call& c) {
+  const T* x = static_cast<const T*>(c.x.data);
+  const T* dy = static_cast<const T*>(c.dy.data);
+  T* out = static_cast<T*>(c.out.data);
+  parallel_for(c.x.length, 64 / sizeof(T), [&](size_t begin, size_t end) {
+    k(x + begin, dy + begin, out + begin, end - begin);
+  });
+}
+
+void execute(const KernelTable* t, const Call& c) {
+  if (c.x.length == 0) return;
+  int op = static_cast<int>(c.op);
+  if (c.x.dtype == Dtype::kFloat32) {
+    run_typed<float>(t->f32[op], c);
+  } else {
+    run_typed<double>(t->f64[op], c);
+  }
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  Call call;
+  if (!parse(info, &call)) return info.Env().Undefined();
+  execute(table(), call);
+  return info.Env().Undefined();
+}
+
+// Keeps x, dy and out referenced until the promise settles, so their memory stays alive even
+// if the caller drops every reference.
+class AsyncRun : public Napi::AsyncWorker {
+ public:
+  AsyncRun(Napi::Env env, const Call& call, const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(env, "mish"), call_(call), table_(table()), deferred_(env) {
+    for (int i = 1; i <= 3; ++i) {
+      if (info[i].IsObject()) refs_[i - 1] = Napi::Persistent(info[i].As<Napi::Object>());
+    }
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { execute(table_, call_); }
+  void OnOK() override { deferred_.Resolve(call_out_value()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Value call_out_value() { return refs_[2].Value(); }
+
+  Call call_;
+  const KernelTable* table_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference refs_[3];
+};
+
+Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+  Call call;
+  if (!parse(info, &call)) return info.Env().Undefined();
+  auto* work = new AsyncRun(info.Env(), call, info);
+  Napi::Promise p = work->promise();
+  work->Queue();
+  return p;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", table()->isa);
+  Napi::Array isas = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const char* name : {"scalar", "avx2", "avx512"}) {
+    std::string why;
+    if (table_for(name, &why)) isas.Set(i++, name);
+  }
+  o.Set("isas", isas);
+  o.Set("threads", threads());
+  o.Set("hardwareThreads", hardware_threads());
+  o.Set("parallelMin", static_cast<double>(kParallelMin));
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "mish native: setThreads(n) needs a number")
+        .ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  set_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// setIsa(name): "auto" picks the best; a name the CPU lacks throws a RangeError.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "mish native: setIsa(name) needs a string")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name == "auto") {
+    g_table.store(best_table());
+    return env.Undefined();
+  }
+  std::string why;
+  const KernelTable* t = table_for(name, &why);
+  if (!t) {
+    Napi::RangeError::New(env, "cannot use instruction set '" + name + "': " + why)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  g_table.store(t);
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("run", Napi::Function::New(env, Run, "run"));
+  exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace mish
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return mish::Init(env, exports);
+}
+
+// Node-API modules hold no per-process JavaScript state, so this loads in worker threads and
+// in several contexts at once; the kernel choice and the thread pool are process-wide.
+NODE_API_MODULE(mish_native, InitModule)

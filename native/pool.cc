@@ -1,0 +1,129 @@
+#include "pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mish {
+namespace {
+
+struct Job {
+  const std::function<void(size_t, size_t)>* fn;
+  size_t n;
+  size_t chunk;
+  size_t chunks;
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  std::mutex m;
+  std::condition_variable finished;
+
+  // Runs chunks until none is left to claim; returns false once the job is exhausted.
+  void work() {
+    for (;;) {
+      size_t c = next.fetch_add(1);
+      if (c >= chunks) return;
+      size_t begin = c * chunk;
+      size_t end = std::min(n, begin + chunk);
+      (*fn)(begin, end);
+      if (done.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(m);
+        finished.notify_all();
+      }
+    }
+  }
+};
+
+class Pool {
+ public:
+  // Grows to `helpers` threads; never shrinks (idle threads sleep on a condition variable).
+  void ensure(int helpers) {
+    std::lock_guard<std::mutex> lock(m_);
+    while (static_cast<int>(threads_.size()) < helpers) {
+      threads_.emplace_back([this] { loop(); });
+      threads_.back().detach();
+    }
+  }
+
+  void submit(const std::shared_ptr<Job>& job, int helpers) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      for (int i = 0; i < helpers; ++i) queue_.push_back(job);
+    }
+    if (helpers == 1) {
+      ready_.notify_one();
+    } else {
+      ready_.notify_all();
+    }
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        ready_.wait(lock, [this] { return !queue_.empty(); });
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job->work();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable ready_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::vector<std::thread> threads_;
+};
+
+// Leaked on purpose: its detached threads may still be parked when the process exits.
+Pool& pool() {
+  static Pool* p = new Pool();
+  return *p;
+}
+
+std::atomic<int> g_threads{0};
+
+}  // namespace
+
+int hardware_threads() {
+  static const int n = std::max(1u, std::thread::hardware_concurrency());
+  return n;
+}
+
+void set_threads(int n) { g_threads.store(std::max(0, n)); }
+
+int threads() {
+  int n = g_threads.load();
+  return n > 0 ? n : hardware_threads();
+}
+
+void parallel_for(size_t n, size_t align, const std::function<void(size_t, size_t)>& fn) {
+  int t = threads();
+  if (t <= 1 || n < kParallelMin) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
+  size_t per = (n + t - 1) / t;
+  job->chunk = (per + align - 1) / align * align;
+  job->chunks = (n + job->chunk - 1) / job->chunk;
+
+  int helpers = static_cast<int>(job->chunks) - 1;
+  pool().ensure(helpers);
+  pool().submit(job, helpers);
+  job->work();
+
+  std::unique_lock<std::mutex> lock(job->m);
+  job->finished.wait(lock, [&] { return job->done.load() == job->chunks; });
+}
+
+}  // namespace mish
