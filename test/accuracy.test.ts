@@ -10,7 +10,13 @@ import { configs, make, reset } from './helpers/backends';
 import { loadGolden, ulpError } from './helpers/golden';
 import type { Dtype, FnName, Golden } from './helpers/golden';
 
-afterAll(reset);
+// MISH_REPORT=1 npx vitest run test/accuracy.test.ts prints the worst error of each
+// configuration (the figures in the README's numerical contract).
+const worst: string[] = [];
+afterAll(() => {
+  reset();
+  if (process.env.MISH_REPORT) console.log(['config dtype fn maxUlps at', ...worst].join('\n'));
+});
 
 interface Bound {
   ulps: number;
@@ -82,6 +88,7 @@ describe.each(configs)('$name', (config) => {
     it.each(['forward', 'derivative', 'second'] as const)('%s meets the contract', (fn) => {
       config.use();
       const r = check(g, fn, apply[fn](g.x));
+      worst.push(`${config.name} ${dtype} ${fn} ${r.maxUlps.toFixed(3)} ${r.at}`);
       expect(r.failures).toEqual([]);
     });
 
