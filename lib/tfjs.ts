@@ -32,7 +32,10 @@ type LayerArgs = ConstructorParameters<typeof tfjs.layers.Layer>[0];
 export const KERNEL_NAME = 'MishNative';
 /** Gradient kernel: inputs `dy` and `x`, output `dy · mish′(x)`. */
 export const GRAD_KERNEL_NAME = 'MishNativeGrad';
-/** Gradient of the gradient kernel with respect to x: inputs `dy` and `x`, output `dy · mish″(x)`. */
+/**
+ * Gradient of the gradient kernel with respect to x: inputs `dy` and `x`, output
+ * `dy · mish″(x)`. It has no gradient of its own, so third derivatives are not available.
+ */
 export const SECOND_GRAD_KERNEL_NAME = 'MishNativeGrad2';
 /** Serialization class name of the Layer. */
 export const LAYER_CLASS_NAME = 'MishNative';
