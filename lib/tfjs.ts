@@ -19,7 +19,11 @@
  * readSync (webgl does, at the price of a GPU download).
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import { mish as coreMish, mishBackward as coreMishBackward, mishSecondDerivative as coreMishSecondDerivative } from './index';
+import {
+  mish as coreMish,
+  mishBackward as coreMishBackward,
+  mishSecondDerivative as coreMishSecondDerivative,
+} from './index';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -117,7 +121,7 @@ export interface MishInstallation {
   secondGradKernelName: string;
   /** Backend names for which the kernels are registered. */
   registeredBackends(): string[];
-  /** Makes sure the kernels exist for a backend name (done automatically for the active backend). */
+  /** Makes sure the kernels exist for a backend (done automatically for the active one). */
   registerBackend(backendName: string): void;
   /** Timings measured inside the kernels. */
   stats(): KernelStats;
@@ -156,7 +160,10 @@ function asFloat32(values: unknown, what: string): Float32Array {
     // typed array: take a float32 copy rather than fail.
     return Float32Array.from(values as unknown as ArrayLike<number>);
   }
-  throw new TypeError(`mish-native/tfjs: backend returned ${Object.prototype.toString.call(values)} for ${what}, expected a Float32Array`);
+  throw new TypeError(
+    `mish-native/tfjs: backend returned ${Object.prototype.toString.call(values)} for ${what}, ` +
+      'expected a Float32Array',
+  );
 }
 
 const installations = new WeakMap<object, MishInstallation>();
@@ -168,27 +175,46 @@ const installations = new WeakMap<object, MishInstallation>();
  */
 export function installMish(tf: TF): MishInstallation {
   if (tf == null || typeof tf.engine !== 'function' || typeof tf.registerKernel !== 'function') {
-    throw new TypeError('installMish(tf): expected the @tensorflow/tfjs namespace (import * as tf from "@tensorflow/tfjs")');
+    throw new TypeError(
+      'installMish(tf): expected the @tensorflow/tfjs namespace ' +
+        '(import * as tf from "@tensorflow/tfjs")',
+    );
   }
   const engine = tf.engine();
   const existing = installations.get(engine);
   if (existing !== undefined) return existing;
 
-  const counters: KernelStats = { forward: zeroCounter(), backward: zeroCounter(), secondOrder: zeroCounter() };
+  const counters: KernelStats = {
+    forward: zeroCounter(),
+    backward: zeroCounter(),
+    secondOrder: zeroCounter(),
+  };
   let observer: KernelObserver | null = null;
   let captureInputs = false;
   const registered = new Set<string>();
 
   /** Copies of the inputs for the observer, and the time it took to make them. */
-  function capture(x: Float32Array, dy?: Float32Array): { x: Float32Array; dy?: Float32Array; ms: number } | null {
+  function capture(
+    x: Float32Array,
+    dy?: Float32Array,
+  ): { x: Float32Array; dy?: Float32Array; ms: number } | null {
     if (observer === null || !captureInputs) return null;
     const c0 = now();
     const copies = { x: x.slice(), dy: dy === undefined ? undefined : dy.slice() };
     return { ...copies, ms: now() - c0 };
   }
 
-  function record(kind: KernelKind, kernelName: string, backendName: string, shape: number[], size: number,
-    t0: number, t1: number, t2: number, copies: { x: Float32Array; dy?: Float32Array; ms: number } | null): void {
+  function record(
+    kind: KernelKind,
+    kernelName: string,
+    backendName: string,
+    shape: number[],
+    size: number,
+    t0: number,
+    t1: number,
+    t2: number,
+    copies: { x: Float32Array; dy?: Float32Array; ms: number } | null,
+  ): void {
     const ms = now() - t0 - (copies === null ? 0 : copies.ms);
     const c = counters[kind];
     c.calls++;
@@ -197,8 +223,15 @@ export function installMish(tf: TF): MishInstallation {
     c.computeMs += t2 - t1;
     if (observer !== null) {
       observer({
-        kind, kernelName, backend: backendName, shape: shape.slice(), size, ms, computeMs: t2 - t1,
-        x: copies?.x, dy: copies?.dy,
+        kind,
+        kernelName,
+        backend: backendName,
+        shape: shape.slice(),
+        size,
+        ms,
+        computeMs: t2 - t1,
+        x: copies?.x,
+        dy: copies?.dy,
       });
     }
   }
@@ -230,11 +263,18 @@ export function installMish(tf: TF): MishInstallation {
       const t0 = now();
       const dyInfo = inputs['dy'];
       const xInfo = inputs['x'];
-      if (dyInfo === undefined || xInfo === undefined) throw new TypeError(`${name}: inputs 'dy' and 'x' are required`);
+      if (dyInfo === undefined || xInfo === undefined)
+        throw new TypeError(`${name}: inputs 'dy' and 'x' are required`);
       requireFloat32(name, 'dy', dyInfo.dtype);
       requireFloat32(name, 'x', xInfo.dtype);
-      if (dyInfo.shape.length !== xInfo.shape.length || dyInfo.shape.some((d, i) => d !== xInfo.shape[i])) {
-        throw new RangeError(`${name}: 'dy' shape [${dyInfo.shape.join(',')}] differs from 'x' shape [${xInfo.shape.join(',')}]`);
+      if (
+        dyInfo.shape.length !== xInfo.shape.length ||
+        dyInfo.shape.some((d, i) => d !== xInfo.shape[i])
+      ) {
+        throw new RangeError(
+          `${name}: 'dy' shape [${dyInfo.shape.join(',')}] differs from ` +
+            `'x' shape [${xInfo.shape.join(',')}]`,
+        );
       }
       const n = sizeOf(xInfo.shape);
       const b = backend as KernelBackend;
@@ -257,7 +297,17 @@ export function installMish(tf: TF): MishInstallation {
       }
       const t2 = now();
       const dataId: DataId = b.write(out, xInfo.shape, 'float32');
-      record(second ? 'secondOrder' : 'backward', name, backendName, xInfo.shape, n, t0, t1, t2, copies);
+      record(
+        second ? 'secondOrder' : 'backward',
+        name,
+        backendName,
+        xInfo.shape,
+        n,
+        t0,
+        t1,
+        t2,
+        copies,
+      );
       return { dataId, shape: xInfo.shape.slice(), dtype: 'float32' };
     };
   }
@@ -304,7 +354,10 @@ export function installMish(tf: TF): MishInstallation {
           // ∂(dy·mish′(x))/∂dy = mish′(x)  →  g·mish′(x)
           dy: () => runGrad(GRAD_KERNEL_NAME, g as Tensor, x as Tensor),
           // ∂(dy·mish′(x))/∂x = dy·mish″(x)  →  g·dy·mish″(x)
-          x: () => tf.tidy(() => runGrad(SECOND_GRAD_KERNEL_NAME, tf.mul(g as Tensor, dy as Tensor), x as Tensor)),
+          x: () =>
+            tf.tidy(() =>
+              runGrad(SECOND_GRAD_KERNEL_NAME, tf.mul(g as Tensor, dy as Tensor), x as Tensor),
+            ),
         };
       },
     });
@@ -340,7 +393,9 @@ export function installMish(tf: TF): MishInstallation {
     override call(inputs: Tensor | Tensor[]): Tensor {
       const input = Array.isArray(inputs) ? inputs : [inputs];
       if (input.length !== 1) {
-        throw new TypeError(`${LAYER_CLASS_NAME} layer expects exactly one input tensor, got ${input.length}`);
+        throw new TypeError(
+          `${LAYER_CLASS_NAME} layer expects exactly one input tensor, got ${input.length}`,
+        );
       }
       return mish(input[0] as Tensor);
     }

@@ -30,12 +30,30 @@ const contract: Record<Dtype, Record<FnName, Bound>> = {
   float32: {
     forward: { ulps: 4 },
     derivative: { ulps: 4, nearZero: { abs: 2 ** -24, ranges: [[-2, -0.5]] } },
-    second: { ulps: 16, nearZero: { abs: 2 ** -22, ranges: [[-3, -1.5], [1, 2]] } },
+    second: {
+      ulps: 16,
+      nearZero: {
+        abs: 2 ** -22,
+        ranges: [
+          [-3, -1.5],
+          [1, 2],
+        ],
+      },
+    },
   },
   float64: {
     forward: { ulps: 4 },
     derivative: { ulps: 4, nearZero: { abs: 2 ** -53, ranges: [[-2, -0.5]] } },
-    second: { ulps: 16, nearZero: { abs: 2 ** -50, ranges: [[-3, -1.5], [1, 2]] } },
+    second: {
+      ulps: 16,
+      nearZero: {
+        abs: 2 ** -50,
+        ranges: [
+          [-3, -1.5],
+          [1, 2],
+        ],
+      },
+    },
   },
 };
 
@@ -107,9 +125,15 @@ describe.each(configs)('$name', (config) => {
       let worst = 0;
       for (let i = 0; i < dx.length; i++) {
         const exact = dy[i] * (round[i] + err[i]);
-        if (!Number.isFinite(exact) || Math.abs(exact) < 1e-300 || Math.abs(exact) < MIN_NORMAL[dtype]) continue;
+        if (
+          !Number.isFinite(exact) ||
+          Math.abs(exact) < 1e-300 ||
+          Math.abs(exact) < MIN_NORMAL[dtype]
+        )
+          continue;
         const x = g.x[i];
-        if (x >= -2 && x <= -0.5) continue; // near the zero of mish′: covered by the derivative test
+        // Near the zero of mish′: covered by the derivative test.
+        if (x >= -2 && x <= -0.5) continue;
         const u = ulpError(dx[i], exact, 0, dtype) - (dtype === 'float64' ? 0.5 : 0);
         worst = Math.max(worst, u);
       }
@@ -170,7 +194,10 @@ describe.each(configs)('$name', (config) => {
     let checked = 0;
     for (const dtype of ['float32', 'float64'] as const) {
       const mine = rows.filter((r) => r.dtype === dtype);
-      const x = make(dtype, mine.map((r) => Number(r.input)));
+      const x = make(
+        dtype,
+        mine.map((r) => Number(r.input)),
+      );
       const f = mish(x);
       const d = mishDerivative(x);
       const want = (s: string) => (dtype === 'float32' ? Math.fround(Number(s)) : Number(s));
@@ -180,13 +207,16 @@ describe.each(configs)('$name', (config) => {
           [f[i], want(r.expected_forward), 'forward'],
           [d[i], want(r.expected_grad), 'grad'],
         ] as const) {
-          const nearZero = what === 'grad' && Math.abs(got - exp) <= (dtype === 'float32' ? 2 ** -24 : 2 ** -53);
-          const ok = nearZero || (Number.isNaN(exp)
-            ? Number.isNaN(got)
-            : !Number.isFinite(exp) || exp === 0
-              ? Object.is(got, exp) || (exp === 0 && got === 0 && what === 'grad')
-              : ulpError(got, exp, 0, dtype) <= 4.5 ||
-                (Math.abs(exp) < MIN_NORMAL[dtype] && Math.abs(got - exp) <= MIN_NORMAL[dtype]));
+          const nearZero =
+            what === 'grad' && Math.abs(got - exp) <= (dtype === 'float32' ? 2 ** -24 : 2 ** -53);
+          const ok =
+            nearZero ||
+            (Number.isNaN(exp)
+              ? Number.isNaN(got)
+              : !Number.isFinite(exp) || exp === 0
+                ? Object.is(got, exp) || (exp === 0 && got === 0 && what === 'grad')
+                : ulpError(got, exp, 0, dtype) <= 4.5 ||
+                  (Math.abs(exp) < MIN_NORMAL[dtype] && Math.abs(got - exp) <= MIN_NORMAL[dtype]));
           if (!ok) failures.push(`${r.kind} ${dtype} ${what}(${r.input}): got ${got}, want ${exp}`);
         }
       });

@@ -19,7 +19,10 @@ afterAll(reset);
 
 const LENGTHS = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1000, 2 ** 20 + 3];
 
-type Unary = (x: Float32Array | Float64Array, out?: Float32Array | Float64Array) => Float32Array | Float64Array;
+type Unary = (
+  x: Float32Array | Float64Array,
+  out?: Float32Array | Float64Array,
+) => Float32Array | Float64Array;
 const unary: [string, Unary][] = [
   ['mish', mish],
   ['mishDerivative', mishDerivative],
@@ -27,7 +30,12 @@ const unary: [string, Unary][] = [
 ];
 
 /** The scalar kernel's results (or the js path's without the addon): the reference here. */
-function reference(fn: Unary | 'backward', dtype: DtypeName, x: Float32Array | Float64Array, dy?: Float32Array | Float64Array) {
+function reference(
+  fn: Unary | 'backward',
+  dtype: DtypeName,
+  x: Float32Array | Float64Array,
+  dy?: Float32Array | Float64Array,
+) {
   if (nativeIsas.length > 0) {
     setBackend('cpu');
     setIsa('scalar');
@@ -40,7 +48,12 @@ function reference(fn: Unary | 'backward', dtype: DtypeName, x: Float32Array | F
 }
 
 /** Backends agree with the reference within the contract (4 ulp each side, or tiny absolute). */
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, dtype: DtypeName, ulps: number) {
+function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  dtype: DtypeName,
+  ulps: number,
+) {
   expect(got.length).toBe(want.length);
   const bad: string[] = [];
   for (let i = 0; i < got.length; i++) {
@@ -87,7 +100,9 @@ describe.each(configs)('$name', (config) => {
           const pad = 32;
           const backing = make(dtype, n + 2 * pad + offset).fill(12345);
           const out = new (backing.constructor as Float32ArrayConstructor)(
-            backing.buffer, (pad + offset) * bytes, n,
+            backing.buffer,
+            (pad + offset) * bytes,
+            n,
           ) as unknown as Float32Array | Float64Array;
           const x = sample(dtype, n, n);
           const dy = sample(dtype, n, n + 1);
@@ -95,7 +110,10 @@ describe.each(configs)('$name', (config) => {
           const dy0 = dy.slice();
           mish(x, out);
           mishBackward(dy, x, out);
-          const outside = [...backing.subarray(0, pad + offset), ...backing.subarray(pad + offset + n)];
+          const outside = [
+            ...backing.subarray(0, pad + offset),
+            ...backing.subarray(pad + offset + n),
+          ];
           expect(outside.every((v) => v === 12345)).toBe(true);
           expect(firstDifference(x, x0)).toBeNull();
           expect(firstDifference(dy, dy0)).toBeNull();
@@ -110,7 +128,9 @@ describe.each(configs)('$name', (config) => {
       config.use();
       const bytes = dtype === 'float32' ? 4 : 8;
       const Ctor = (dtype === 'float32' ? Float32Array : Float64Array) as unknown as new (
-        b: ArrayBufferLike, o: number, n: number,
+        b: ArrayBufferLike,
+        o: number,
+        n: number,
       ) => Float32Array | Float64Array;
 
       const big = new ArrayBuffer((n + 5) * bytes);

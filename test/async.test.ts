@@ -10,19 +10,22 @@ afterAll(reset);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 describe.each(configs)('$name', (config) => {
-  it.each(['float32', 'float64'] as const)('%s: async results equal sync results', async (dtype) => {
-    config.use();
-    for (const n of [1, 17, 1000, 2 ** 18 + 5]) {
-      const x = sample(dtype, n, n);
-      const dy = sample(dtype, n, n + 3);
-      const [y, dx] = await Promise.all([mishAsync(x), mishBackwardAsync(dy, x)]);
-      expect(firstDifference(y, mish(x))).toBeNull();
-      expect(firstDifference(dx, mishBackward(dy, x))).toBeNull();
-      const inPlace = x.slice();
-      expect(await mishAsync(inPlace, inPlace)).toBe(inPlace);
-      expect(firstDifference(inPlace, y)).toBeNull();
-    }
-  });
+  it.each(['float32', 'float64'] as const)(
+    '%s: async results equal sync results',
+    async (dtype) => {
+      config.use();
+      for (const n of [1, 17, 1000, 2 ** 18 + 5]) {
+        const x = sample(dtype, n, n);
+        const dy = sample(dtype, n, n + 3);
+        const [y, dx] = await Promise.all([mishAsync(x), mishBackwardAsync(dy, x)]);
+        expect(firstDifference(y, mish(x))).toBeNull();
+        expect(firstDifference(dx, mishBackward(dy, x))).toBeNull();
+        const inPlace = x.slice();
+        expect(await mishAsync(inPlace, inPlace)).toBe(inPlace);
+        expect(firstDifference(inPlace, y)).toBeNull();
+      }
+    },
+  );
 
   it('inputs survive garbage collection while the call is pending', async () => {
     expect(gc).toBeTypeOf('function');
@@ -40,7 +43,8 @@ describe.each(configs)('$name', (config) => {
       await new Promise((r) => setImmediate(r));
     }
     const results = await Promise.all(pending);
-    for (let i = 0; i < results.length; i += 2) expect(firstDifference(results[i], want)).toBeNull();
+    for (let i = 0; i < results.length; i += 2)
+      expect(firstDifference(results[i], want)).toBeNull();
   });
 
   it('many concurrent calls all resolve', async () => {

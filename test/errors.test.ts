@@ -48,17 +48,25 @@ describe.each(configs)('$name', (config) => {
       expect(() => fn(value as Float32Array)).toThrow(/x must be a Float32Array or Float64Array/);
       expect(() => fn(value as Float32Array)).toThrow(received);
     }
-    expect(() => mishBackward(value as Float32Array, new Float32Array(3))).toThrow(/mishBackward: dy must be/);
-    expect(() => mishBackward(new Float32Array(3), value as Float32Array)).toThrow(/mishBackward: x must be/);
+    expect(() => mishBackward(value as Float32Array, new Float32Array(3))).toThrow(
+      /mishBackward: dy must be/,
+    );
+    expect(() => mishBackward(new Float32Array(3), value as Float32Array)).toThrow(
+      /mishBackward: x must be/,
+    );
   });
 
   it('out of the wrong kind, dtype or length is rejected and left untouched', () => {
     config.use();
     const x = new Float32Array([1, 2, 3]);
-    expect(() => mish(x, [0, 0, 0] as unknown as Float32Array)).toThrow(/mish: out must be a Float32Array or Float64Array, received an Array/);
+    expect(() => mish(x, [0, 0, 0] as unknown as Float32Array)).toThrow(
+      /mish: out must be a Float32Array or Float64Array, received an Array/,
+    );
     const f64 = new Float64Array(3).fill(7);
     expect(() => mish(x, f64 as unknown as Float32Array)).toThrow(TypeError);
-    expect(() => mish(x, f64 as unknown as Float32Array)).toThrow(/out must be a Float32Array like x, received Float64Array/);
+    expect(() => mish(x, f64 as unknown as Float32Array)).toThrow(
+      /out must be a Float32Array like x, received Float64Array/,
+    );
     expect([...f64]).toEqual([7, 7, 7]);
     const short = new Float32Array(2).fill(7);
     expect(() => mish(x, short)).toThrow(RangeError);
@@ -68,13 +76,13 @@ describe.each(configs)('$name', (config) => {
 
   it('mixed dtypes and lengths in mishBackward', () => {
     config.use();
-    expect(() => mishBackward(new Float32Array(3), new Float64Array(3) as unknown as Float32Array)).toThrow(
-      /mishBackward: x must be a Float32Array like dy, received Float64Array/,
-    );
+    expect(() =>
+      mishBackward(new Float32Array(3), new Float64Array(3) as unknown as Float32Array),
+    ).toThrow(/mishBackward: x must be a Float32Array like dy, received Float64Array/);
     expect(() => mishBackward(new Float32Array(3), new Float32Array(4))).toThrow(RangeError);
-    expect(() => mishBackward(new Float32Array(3), new Float32Array(3), new Float32Array(2))).toThrow(
-      /out must have the length of x \(3\), received length 2/,
-    );
+    expect(() =>
+      mishBackward(new Float32Array(3), new Float32Array(3), new Float32Array(2)),
+    ).toThrow(/out must have the length of x \(3\), received length 2/);
   });
 
   it('an out that partly overlaps x or dy is a RangeError; nothing is written', () => {
@@ -108,7 +116,9 @@ describe.each(configs)('$name', (config) => {
     const p = mishAsync([1] as unknown as Float32Array);
     expect(p).toBeInstanceOf(Promise);
     await expect(p).rejects.toThrow(/mishAsync: x must be/);
-    await expect(mishBackwardAsync(new Float32Array(2), new Float32Array(3))).rejects.toThrow(RangeError);
+    await expect(mishBackwardAsync(new Float32Array(2), new Float32Array(3))).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it('zero-length arrays give an empty result', async () => {
@@ -122,9 +132,13 @@ describe.each(configs)('$name', (config) => {
 describe('settings', () => {
   it('setBackend, setThreads and setIsa validate their argument', () => {
     expect(() => setBackend('gpu' as 'cpu')).toThrow(RangeError);
-    expect(() => setBackend('gpu' as 'cpu')).toThrow(/setBackend: backend must be one of 'auto', 'cpu', 'js', received 'gpu'/);
+    expect(() => setBackend('gpu' as 'cpu')).toThrow(
+      /setBackend: backend must be one of 'auto', 'cpu', 'js', received 'gpu'/,
+    );
     expect(() => setBackend(1 as unknown as 'cpu')).toThrow(TypeError);
-    expect(() => setThreads(-1)).toThrow(/setThreads: n must be an integer from 0 to 1024, received -1/);
+    expect(() => setThreads(-1)).toThrow(
+      /setThreads: n must be an integer from 0 to 1024, received -1/,
+    );
     expect(() => setThreads(1.5)).toThrow(RangeError);
     expect(() => setThreads('2' as unknown as number)).toThrow(TypeError);
     expect(() => setIsa('sse2' as 'scalar')).toThrow(/setIsa: isa must be one of/);

@@ -138,11 +138,16 @@ describe.each(DTYPES)('golden data %s', (dtype) => {
           // double's own error.
           const bound = 0.5 * ulp(r, dtype) + 32 * EPS * Math.max(scale, Math.abs(x));
           if (!(dist <= bound)) {
-            throw new Error(`${fn}(${x}): double ${v} is ${dist} from exact ${r} + ${e}, bound ${bound}`);
+            throw new Error(
+              `${fn}(${x}): double ${v} is ${dist} from exact ${r} + ${e}, bound ${bound}`,
+            );
           }
           // and the double rounded to float32 matches round except possibly at near-ties
           const f = Math.fround(v);
-          if (f !== r) expect(Math.abs(Math.abs(v - f) - Math.abs(v - r))).toBeLessThan(1e-6 * ulp(r, dtype) + 64 * EPS * scale);
+          if (f !== r)
+            expect(Math.abs(Math.abs(v - f) - Math.abs(v - r))).toBeLessThan(
+              1e-6 * ulp(r, dtype) + 64 * EPS * scale,
+            );
         }
         checked++;
       }
@@ -191,7 +196,9 @@ describe.each(DTYPES)('golden data %s', (dtype) => {
       expect(r1.worst?.ulps).toBeLessThanOrEqual(3.5);
       expect(r1.maxUlps).toBe(r1.worst?.ulps);
       expect(checkAgainst(fn, g, bad, { ulps: 4 }).violations).toEqual([]);
-      expect(checkAgainst(fn, g, bad, { ulps: 1, abs: (x) => (x === 1 ? 1e-3 : 0) }).violations).toEqual([]);
+      expect(
+        checkAgainst(fn, g, bad, { ulps: 1, abs: (x) => (x === 1 ? 1e-3 : 0) }).violations,
+      ).toEqual([]);
 
       bad[k] = NaN;
       const r2 = checkAgainst(fn, g, bad, { ulps: 1, abs: () => 1 });

@@ -32,7 +32,7 @@ describe('without a native binary', () => {
     expect(r.stderr.match(/\[MISH_NATIVE_UNAVAILABLE\]/g)).toHaveLength(1);
   });
 
-  it("MISH_BACKEND=js is a choice, not a fallback: no warning", () => {
+  it('MISH_BACKEND=js is a choice, not a fallback: no warning', () => {
     const r = node(dir, probe, { MISH_BACKEND: 'js' });
     expect(r.status).toBe(0);
     expect(r.stderr).not.toMatch(/MISH_NATIVE_UNAVAILABLE/);
@@ -60,8 +60,16 @@ describe('environment', () => {
 
   it('a bad value is an error naming the variable, not a silent default', () => {
     for (const [k, v, msg] of [
-      ['MISH_ISA', 'sse9', /MISH_ISA: the value must be one of 'auto', 'scalar', 'avx2', 'avx512', received 'sse9'/],
-      ['MISH_THREADS', 'many', /MISH_THREADS: the value must be a number, received the string "many"/],
+      [
+        'MISH_ISA',
+        'sse9',
+        /MISH_ISA: the value must be one of 'auto', 'scalar', 'avx2', 'avx512', received 'sse9'/,
+      ],
+      [
+        'MISH_THREADS',
+        'many',
+        /MISH_THREADS: the value must be a number, received the string "many"/,
+      ],
       ['MISH_BACKEND', 'gpu', /MISH_BACKEND: the value must be one of/],
     ] as const) {
       const r = node(repo, "require('./dist/index.js')", { [k]: v });
@@ -73,7 +81,11 @@ describe('environment', () => {
   it('ESM import and CommonJS require share one module', () => {
     const r = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', "import m, { mish, info } from 'mish-native'; import { createRequire } from 'node:module'; const c = createRequire(import.meta.url)('mish-native'); console.log(c.mish === mish, m.info === info, info().backend)"],
+      [
+        '--input-type=module',
+        '-e',
+        "import m, { mish, info } from 'mish-native'; import { createRequire } from 'node:module'; const c = createRequire(import.meta.url)('mish-native'); console.log(c.mish === mish, m.info === info, info().backend)",
+      ],
       { cwd: join(repo, 'test'), encoding: 'utf8' },
     );
     expect(r.stdout.trim()).toBe('true true cpu');
@@ -84,11 +96,15 @@ describe('prebuilds', () => {
   it('npm run prebuild output loads through node-gyp-build with build/ removed', () => {
     const dir = packageCopy(true);
     dirs.push(dir);
-    const pb = spawnSync(process.execPath, [join(repo, 'node_modules', 'prebuildify', 'bin.js'), '--napi', '--strip'], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
+    const pb = spawnSync(
+      process.execPath,
+      [join(repo, 'node_modules', 'prebuildify', 'bin.js'), '--napi', '--strip'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 300_000,
+      },
+    );
     expect(pb.status, pb.stderr).toBe(0);
     rmSync(join(dir, 'build'), { recursive: true, force: true });
     expect(existsSync(join(dir, 'build'))).toBe(false);

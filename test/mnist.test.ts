@@ -20,7 +20,12 @@ const mishTfjs = installMish(tf);
 const deps = { tf, mishTfjs, core };
 const silent = { update() {}, done() {} };
 
-interface EpochRow { epoch: number; loss: number; acc: number; testAcc: number }
+interface EpochRow {
+  epoch: number;
+  loss: number;
+  acc: number;
+  testAcc: number;
+}
 
 describe('MNIST data', () => {
   it('reads all 10,000 digits of the mnist package in class order', () => {
@@ -48,7 +53,9 @@ describe('MNIST data', () => {
     const b = ex.splitDataset(data, 8000, 2000, 1);
     const c = ex.splitDataset(data, 8000, 2000, 2);
     const same = (u: ArrayBufferView, v: ArrayBufferView) =>
-      Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(
+        Buffer.from(v.buffer, v.byteOffset, v.byteLength),
+      );
     expect(same(a.train.labels, b.train.labels)).toBe(true);
     expect(same(a.train.images, b.train.images)).toBe(true);
     expect(same(a.test.images, b.test.images)).toBe(true);
@@ -68,8 +75,25 @@ describe('MNIST data', () => {
   });
 
   it('parses the command line', () => {
-    const o = ex.parseArgs(['--epochs', '3', '--backend', 'cpu', '--model=mlp', '--seed', '9', '--out', '/tmp/x']);
-    expect(o).toMatchObject({ epochs: 3, backend: 'cpu', model: 'mlp', seed: 9, out: '/tmp/x', quick: false });
+    const o = ex.parseArgs([
+      '--epochs',
+      '3',
+      '--backend',
+      'cpu',
+      '--model=mlp',
+      '--seed',
+      '9',
+      '--out',
+      '/tmp/x',
+    ]);
+    expect(o).toMatchObject({
+      epochs: 3,
+      backend: 'cpu',
+      model: 'mlp',
+      seed: 9,
+      out: '/tmp/x',
+      quick: false,
+    });
     const q = ex.parseArgs(['--quick']);
     expect(q.quick).toBe(true);
     expect(q.trainSize).toBeLessThan(2000);
@@ -88,11 +112,25 @@ describe('Conv2DBackpropFilter from examples/mnist.js', () => {
     [[2, 11, 9, 3], [3, 3, 3, 4], [2, 3], 'valid'],
     [[2, 10, 9, 2], [4, 3, 2, 3], 1, 'same'], // uneven padding: 1 above, 2 below
   ];
-  const filterGrad = (xShape: number[], wShape: number[], s: number | [number, number], pad: 'same' | 'valid') =>
+  const filterGrad = (
+    xShape: number[],
+    wShape: number[],
+    s: number | [number, number],
+    pad: 'same' | 'valid',
+  ) =>
     tf.tidy(() => {
       const x = tf.randomNormal(xShape, 0, 1, 'float32', 1);
       const w = tf.randomNormal(wShape, 0, 1, 'float32', 2);
-      return Array.from(tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, pad).square().sum())(w).dataSync());
+      return Array.from(
+        tf
+          .grad((f: tf.Tensor) =>
+            tf
+              .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, pad)
+              .square()
+              .sum(),
+          )(w)
+          .dataSync(),
+      );
     });
   let reference: number[][] = [];
 
@@ -125,7 +163,10 @@ describe('training', () => {
     const tensorsBefore = tf.memory().numTensors;
     const split = ex.splitDataset(ex.loadMnist(), 1000, 500, 4);
     const stats = ex.pixelStats(split.train.images);
-    const data = { train: ex.toTensors(tf, split.train, 'lenet', stats), test: ex.toTensors(tf, split.test, 'lenet', stats) };
+    const data = {
+      train: ex.toTensors(tf, split.train, 'lenet', stats),
+      test: ex.toTensors(tf, split.test, 'lenet', stats),
+    };
     const model = ex.buildModel(tf, 'lenet', mishTfjs.activation, 4);
     const opts = { epochs: 3, batchSize: 32, learningRate: 0.002, lrDecay: 0.9, seed: 4 };
     const calls = mishTfjs.stats().backward.calls;
@@ -169,21 +210,33 @@ describe('training', () => {
     expect(ex.summarize(results)).toMatch(/Mish \(mish-native\)/);
   });
 
-  it.skipIf(!existsSync(join(root, 'dist', 'tfjs.js')))('npm start --quick writes results JSON and SVG (needs dist/)', () => {
-    const out = mkdtempSync(join(tmpdir(), 'mish-mnist-'));
-    try {
-      const stdout = execFileSync(process.execPath, [join(root, 'examples', 'mnist.js'), '--quick', '--model', 'mlp', '--out', out], {
-        cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000,
-      });
-      expect(stdout).toMatch(/Mish \(mish-native\)/);
-      expect(stdout).toMatch(/ReLU/);
-      const json = JSON.parse(readFileSync(join(out, 'mnist-mlp-wasm-quick.json'), 'utf8'));
-      expect(json.runs).toHaveLength(2);
-      expect(json.data.train).toBe(1000);
-      expect(readFileSync(join(out, 'mnist-mlp-wasm-quick.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
-      expect(stdout).toContain(join(out, 'mnist-mlp-wasm-quick.svg'));
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!existsSync(join(root, 'dist', 'tfjs.js')))(
+    'npm start --quick writes results JSON and SVG (needs dist/)',
+    () => {
+      const out = mkdtempSync(join(tmpdir(), 'mish-mnist-'));
+      try {
+        const stdout = execFileSync(
+          process.execPath,
+          [join(root, 'examples', 'mnist.js'), '--quick', '--model', 'mlp', '--out', out],
+          {
+            cwd: root,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+            timeout: 60_000,
+          },
+        );
+        expect(stdout).toMatch(/Mish \(mish-native\)/);
+        expect(stdout).toMatch(/ReLU/);
+        const json = JSON.parse(readFileSync(join(out, 'mnist-mlp-wasm-quick.json'), 'utf8'));
+        expect(json.runs).toHaveLength(2);
+        expect(json.data.train).toBe(1000);
+        expect(readFileSync(join(out, 'mnist-mlp-wasm-quick.svg'), 'utf8')).toMatch(
+          /^<svg[\s\S]*<\/svg>\n$/,
+        );
+        expect(stdout).toContain(join(out, 'mnist-mlp-wasm-quick.svg'));
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -43,15 +43,23 @@ function prng(seed: number): () => number {
 }
 
 function inputs(): Float32Array {
-  const xs: number[] = [0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.5, -0.5, 1, -1, 2, -2, 5, -5, 10, -10,
-    15, -15, 19.5, 20.5, -20.5, 30, -30, 50, -50, 87, -87, 100, -100, 1e4, -1e4];
+  const xs: number[] = [
+    0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.5, -0.5, 1, -1, 2, -2, 5, -5, 10, -10, 15, -15, 19.5, 20.5,
+    -20.5, 30, -30, 50, -50, 87, -87, 100, -100, 1e4, -1e4,
+  ];
   for (let v = -12; v <= 12; v += 0.0625) xs.push(v);
   const r = prng(7);
   for (let i = 0; i < 300; i++) xs.push((r() - 0.5) * 24);
   return Float32Array.from(xs);
 }
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+  what: string,
+): void {
   expect(actual.length).toBe(expected.length);
   let worst = -1;
   let worstErr = 0;
@@ -65,7 +73,9 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rto
     }
   }
   if (!(worstErr <= 1)) {
-    throw new Error(`${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
+    throw new Error(
+      `${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
@@ -78,15 +88,22 @@ function noLeak<T>(fn: () => T): T {
 }
 
 /** In-memory IOHandler round trip; returns the saved artifacts as well. */
-async function saveAndLoad(model: tf.LayersModel): Promise<{ loaded: tf.LayersModel; artifacts: tf.io.ModelArtifacts }> {
+async function saveAndLoad(
+  model: tf.LayersModel,
+): Promise<{ loaded: tf.LayersModel; artifacts: tf.io.ModelArtifacts }> {
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    saved = artifacts;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   if (saved === undefined) throw new Error('save handler was not called');
   // Serialize the topology through JSON text, as a file would.
-  const artifacts: tf.io.ModelArtifacts = { ...saved, modelTopology: JSON.parse(JSON.stringify(saved.modelTopology)) };
+  const artifacts: tf.io.ModelArtifacts = {
+    ...saved,
+    modelTopology: JSON.parse(JSON.stringify(saved.modelTopology)),
+  };
   const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   return { loaded, artifacts };
 }
@@ -132,7 +149,9 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       const before = m.stats().forward.calls;
       const y = noLeak(() => tf.tidy(() => m.mish(tf.tensor1d(x)).dataSync()));
       expect(m.stats().forward.calls).toBe(before + 1);
-      expect(new Uint32Array(y.buffer, y.byteOffset, y.length)).toEqual(new Uint32Array(core.mish(x).buffer));
+      expect(new Uint32Array(y.buffer, y.byteOffset, y.length)).toEqual(
+        new Uint32Array(core.mish(x).buffer),
+      );
       const r = checkAgainst('forward', g, y, { ulps: 4, abs: () => 2 ** -149 });
       expect(r.violations.slice(0, 5)).toEqual([]);
       // signs of zero survive the round trip through the backend
@@ -144,17 +163,26 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       const g = loadGolden('float32');
       const x = g.x as Float32Array;
       const ones = new Float32Array(x.length).fill(1);
-      const [d1, d2] = noLeak(() => tf.tidy(() => {
-        const xt = tf.tensor1d(x);
-        const first = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(v);
-        return [first(xt).dataSync(), tf.grad((v: tf.Tensor) => first(v).sum())(xt).dataSync()];
-      }));
+      const [d1, d2] = noLeak(() =>
+        tf.tidy(() => {
+          const xt = tf.tensor1d(x);
+          const first = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(v);
+          return [
+            first(xt).dataSync(),
+            tf
+              .grad((v: tf.Tensor) => first(v).sum())(xt)
+              .dataSync(),
+          ];
+        }),
+      );
       const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
       expect(bits(d1 as Float32Array)).toEqual(bits(core.mishBackward(ones, x)));
       expect(bits(d2 as Float32Array)).toEqual(bits(core.mishSecondDerivative(x)));
       // Near the roots of mish′ and mish″ an ulp bound means nothing: allow 2⁻²⁴ absolute there.
       const tol = { ulps: 8, abs: () => 2 ** -24 };
-      expect(checkAgainst('derivative', g, d1 as Float32Array, tol).violations.slice(0, 5)).toEqual([]);
+      expect(checkAgainst('derivative', g, d1 as Float32Array, tol).violations.slice(0, 5)).toEqual(
+        [],
+      );
       expect(checkAgainst('second', g, d2 as Float32Array, tol).violations.slice(0, 5)).toEqual([]);
     });
 
@@ -168,7 +196,11 @@ for (const backendName of ['cpu', 'wasm'] as const) {
         m.mish(x),
         tf.grad((v: tf.Tensor) => m.mish(v).sum())(x),
         tf.engine().runKernel(GRAD_KERNEL_NAME, { dy, x }) as tf.Tensor,
-        tf.grad((v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(v).sum())(x),
+        tf.grad((v: tf.Tensor) =>
+          tf
+            .grad((w: tf.Tensor) => m.mish(w).sum())(v)
+            .sum(),
+        )(x),
       ]);
       expect(Array.from(x.dataSync())).toEqual(expected);
       expect(Array.from(dy.dataSync())).toEqual(dyExpected);
@@ -176,18 +208,39 @@ for (const backendName of ['cpu', 'wasm'] as const) {
     });
 
     it('keeps shapes of every rank, scalars and empty tensors included', () => {
-      const shapes: number[][] = [[], [1], [7], [3, 4], [2, 3, 4], [2, 1, 3, 2], [1, 2, 1, 2, 3], [2, 0, 3], [0]];
+      const shapes: number[][] = [
+        [],
+        [1],
+        [7],
+        [3, 4],
+        [2, 3, 4],
+        [2, 1, 3, 2],
+        [1, 2, 1, 2, 3],
+        [2, 0, 3],
+        [0],
+      ];
       for (const shape of shapes) {
-        noLeak(() => tf.tidy(() => {
-          const size = shape.reduce((a, b) => a * b, 1);
-          const x = tf.tensor(Float32Array.from({ length: size }, (_, i) => (i - size / 2) / 3), shape);
-          const y = m.mish(x);
-          expect(y.shape).toEqual(shape);
-          expect(y.dtype).toBe('float32');
-          expectClose(y.dataSync(), Array.from(x.dataSync(), refMish), 4e-6, 1e-30, `shape [${shape}]`);
-          const g = tf.grad((v: tf.Tensor) => m.mish(v).sum())(x);
-          expect(g.shape).toEqual(shape);
-        }));
+        noLeak(() =>
+          tf.tidy(() => {
+            const size = shape.reduce((a, b) => a * b, 1);
+            const x = tf.tensor(
+              Float32Array.from({ length: size }, (_, i) => (i - size / 2) / 3),
+              shape,
+            );
+            const y = m.mish(x);
+            expect(y.shape).toEqual(shape);
+            expect(y.dtype).toBe('float32');
+            expectClose(
+              y.dataSync(),
+              Array.from(x.dataSync(), refMish),
+              4e-6,
+              1e-30,
+              `shape [${shape}]`,
+            );
+            const g = tf.grad((v: tf.Tensor) => m.mish(v).sum())(x);
+            expect(g.shape).toEqual(shape);
+          }),
+        );
       }
     });
 
@@ -204,8 +257,12 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       // The kernels themselves check too, when reached directly.
       expect(() => tf.engine().runKernel(KERNEL_NAME, { x: xi })).toThrow(/'x'.*int32/);
       const xf = tf.tensor1d([1, 2, 3]);
-      expect(() => tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: xi, x: xf })).toThrow(/'dy'.*int32/);
-      expect(() => tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: xf, x: xi })).toThrow(/'x'.*int32/);
+      expect(() => tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: xi, x: xf })).toThrow(
+        /'dy'.*int32/,
+      );
+      expect(() => tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: xf, x: xi })).toThrow(
+        /'x'.*int32/,
+      );
       const short = tf.ones([2]);
       expect(() => tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: short, x: xf })).toThrow(/shape/);
       tf.dispose([xi, xb, xf, short]);
@@ -217,61 +274,94 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       const xs = Float32Array.from({ length: 400 }, () => (r() - 0.5) * 16);
       const ws = Float32Array.from({ length: 400 }, () => r() * 2 - 1);
       const h = 1e-2;
-      noLeak(() => tf.tidy(() => {
-        const x = tf.tensor1d(xs);
-        const w = tf.tensor1d(ws);
-        const grad = tf.grad((v: tf.Tensor) => m.mish(v).mul(w).sum())(x).dataSync();
-        const fd = m.mish(x.add(h)).sub(m.mish(x.sub(h))).div(2 * h).mul(w).dataSync();
-        // O(h²)·mish‴ truncation plus float32 rounding / h
-        expectClose(grad, fd, 1e-3, 2e-3, 'grad vs finite differences');
-        // and the analytic derivative in float64
-        expectClose(grad, Array.from(xs, (v, i) => refD1(v) * (ws[i] as number)), 1e-5, 1e-6, 'grad vs reference');
-      }));
+      noLeak(() =>
+        tf.tidy(() => {
+          const x = tf.tensor1d(xs);
+          const w = tf.tensor1d(ws);
+          const grad = tf
+            .grad((v: tf.Tensor) => m.mish(v).mul(w).sum())(x)
+            .dataSync();
+          const fd = m
+            .mish(x.add(h))
+            .sub(m.mish(x.sub(h)))
+            .div(2 * h)
+            .mul(w)
+            .dataSync();
+          // O(h²)·mish‴ truncation plus float32 rounding / h
+          expectClose(grad, fd, 1e-3, 2e-3, 'grad vs finite differences');
+          // and the analytic derivative in float64
+          expectClose(
+            grad,
+            Array.from(xs, (v, i) => refD1(v) * (ws[i] as number)),
+            1e-5,
+            1e-6,
+            'grad vs reference',
+          );
+        }),
+      );
     });
 
     it("gradient matches tfjs's own composite x·tanh(softplus(x))", () => {
       const r = prng(5);
       const xs = Float32Array.from({ length: 500 }, () => (r() - 0.5) * 24);
-      noLeak(() => tf.tidy(() => {
-        const x = tf.tensor1d(xs);
-        const ours = tf.grad((v: tf.Tensor) => m.mish(v).square().sum())(x);
-        const theirs = tf.grad((v: tf.Tensor) => v.mul(tf.tanh(tf.softplus(v))).square().sum())(x);
-        expectClose(ours.dataSync(), theirs.dataSync(), 1e-4, 1e-5, 'grad vs composite');
-        const yo = m.mish(x).dataSync();
-        const yt = x.mul(tf.tanh(tf.softplus(x))).dataSync();
-        expectClose(yo, yt, 1e-5, 1e-6, 'forward vs composite');
-      }));
+      noLeak(() =>
+        tf.tidy(() => {
+          const x = tf.tensor1d(xs);
+          const ours = tf.grad((v: tf.Tensor) => m.mish(v).square().sum())(x);
+          const theirs = tf.grad((v: tf.Tensor) =>
+            v
+              .mul(tf.tanh(tf.softplus(v)))
+              .square()
+              .sum(),
+          )(x);
+          expectClose(ours.dataSync(), theirs.dataSync(), 1e-4, 1e-5, 'grad vs composite');
+          const yo = m.mish(x).dataSync();
+          const yt = x.mul(tf.tanh(tf.softplus(x))).dataSync();
+          expectClose(yo, yt, 1e-5, 1e-6, 'forward vs composite');
+        }),
+      );
     });
 
     it('second derivative through tf.grad(tf.grad(...)) matches the reference', () => {
       const xs = Float32Array.from({ length: 161 }, (_, i) => -10 + i * 0.125);
-      noLeak(() => tf.tidy(() => {
-        const x = tf.tensor1d(xs);
-        const d1 = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(v);
-        const d2 = tf.grad((v: tf.Tensor) => d1(v).sum())(x);
-        expectClose(d2.dataSync(), Array.from(xs, refD2), 1e-4, 1e-6, 'mish″');
-        // with weights on both levels: ∂/∂x Σ b·(a·mish′(x)) = a·b·mish″(x)
-        const r = prng(3);
-        const a = Float32Array.from(xs, () => r() * 4 - 2);
-        const b = Float32Array.from(xs, () => r() * 4 - 2);
-        const at = tf.tensor1d(a);
-        const bt = tf.tensor1d(b);
-        const inner = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).mul(at).sum())(v);
-        const weighted = tf.grad((v: tf.Tensor) => inner(v).mul(bt).sum())(x);
-        expectClose(weighted.dataSync(), Array.from(xs, (v, i) => (a[i] as number) * (b[i] as number) * refD2(v)), 1e-4, 1e-5, 'a·b·mish″');
-        // and the dy path of the gradient kernel: ∂/∂dy (dy·mish′(x)) = mish′(x)
-        const dy = tf.tensor1d(Float32Array.from(xs, () => 0.5));
-        const viaDy = tf.grad((d: tf.Tensor) =>
-          (tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: d, x }) as tf.Tensor).sum())(dy);
-        expectClose(viaDy.dataSync(), Array.from(xs, refD1), 1e-5, 1e-6, "mish′ via dy");
-      }));
+      noLeak(() =>
+        tf.tidy(() => {
+          const x = tf.tensor1d(xs);
+          const d1 = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(v);
+          const d2 = tf.grad((v: tf.Tensor) => d1(v).sum())(x);
+          expectClose(d2.dataSync(), Array.from(xs, refD2), 1e-4, 1e-6, 'mish″');
+          // with weights on both levels: ∂/∂x Σ b·(a·mish′(x)) = a·b·mish″(x)
+          const r = prng(3);
+          const a = Float32Array.from(xs, () => r() * 4 - 2);
+          const b = Float32Array.from(xs, () => r() * 4 - 2);
+          const at = tf.tensor1d(a);
+          const bt = tf.tensor1d(b);
+          const inner = (v: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).mul(at).sum())(v);
+          const weighted = tf.grad((v: tf.Tensor) => inner(v).mul(bt).sum())(x);
+          expectClose(
+            weighted.dataSync(),
+            Array.from(xs, (v, i) => (a[i] as number) * (b[i] as number) * refD2(v)),
+            1e-4,
+            1e-5,
+            'a·b·mish″',
+          );
+          // and the dy path of the gradient kernel: ∂/∂dy (dy·mish′(x)) = mish′(x)
+          const dy = tf.tensor1d(Float32Array.from(xs, () => 0.5));
+          const viaDy = tf.grad((d: tf.Tensor) =>
+            (tf.engine().runKernel(GRAD_KERNEL_NAME, { dy: d, x }) as tf.Tensor).sum(),
+          )(dy);
+          expectClose(viaDy.dataSync(), Array.from(xs, refD1), 1e-5, 1e-6, 'mish′ via dy');
+        }),
+      );
     });
 
     it('leaks no tensors in forward, backward and layer use', () => {
       const x = tf.randomNormal([4, 8], 0, 3, 'float32', 1);
-      noLeak(() => tf.tidy(() => {
-        m.mish(x);
-      }));
+      noLeak(() =>
+        tf.tidy(() => {
+          m.mish(x);
+        }),
+      );
       noLeak(() => m.mish(x).dispose());
       noLeak(() => {
         const g = tf.grad((v: tf.Tensor) => m.mish(v).sum())(x);
@@ -286,7 +376,11 @@ for (const backendName of ['cpu', 'wasm'] as const) {
         value.dispose();
       });
       noLeak(() => {
-        const d2 = tf.grad((u: tf.Tensor) => tf.grad((w: tf.Tensor) => m.mish(w).sum())(u).sum())(x);
+        const d2 = tf.grad((u: tf.Tensor) =>
+          tf
+            .grad((w: tf.Tensor) => m.mish(w).sum())(u)
+            .sum(),
+        )(x);
         d2.dispose();
       });
       const opt = tf.train.sgd(0.1);
@@ -297,9 +391,11 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       opt.dispose();
       v.dispose();
       const layer = new m.Mish();
-      noLeak(() => tf.tidy(() => {
-        layer.apply(x);
-      }));
+      noLeak(() =>
+        tf.tidy(() => {
+          layer.apply(x);
+        }),
+      );
       x.dispose();
     });
 
@@ -320,16 +416,32 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       }
       const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
       const model = tf.sequential();
-      model.add(tf.layers.dense({ units: 24, inputShape: [2], activation: m.activation as never, kernelInitializer: init(1) }));
+      model.add(
+        tf.layers.dense({
+          units: 24,
+          inputShape: [2],
+          activation: m.activation as never,
+          kernelInitializer: init(1),
+        }),
+      );
       model.add(tf.layers.dense({ units: 24, kernelInitializer: init(2) }));
       model.add(new m.Mish({ name: 'mish_layer' }));
       model.add(tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(3) }));
-      model.compile({ optimizer: tf.train.adam(0.02), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      model.compile({
+        optimizer: tf.train.adam(0.02),
+        loss: 'categoricalCrossentropy',
+        metrics: ['accuracy'],
+      });
 
       const xT = tf.tensor2d(xs, [n, 2]);
       const yT = tf.tensor2d(ys, [n, 2]);
       const kernelCalls = m.stats().backward.calls;
-      const hist = await model.fit(xT, yT, { epochs: 40, batchSize: 32, shuffle: false, verbose: 0 });
+      const hist = await model.fit(xT, yT, {
+        epochs: 40,
+        batchSize: 32,
+        shuffle: false,
+        verbose: 0,
+      });
       // The first fit allocates Adam's moment slots; a further fit must not add anything.
       const tensorsAfterFirstFit = tf.memory().numTensors;
       await model.fit(xT, yT, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });

@@ -44,7 +44,7 @@ describe('worker_threads', () => {
     }
   });
 
-  it('workers terminated mid-call leave the process working; a new worker loads again', async () => {
+  it('workers terminated mid-call leave the process working; a new one loads', async () => {
     const workers = Array.from(
       { length: 4 },
       () => new Worker(script, { eval: true, workerData: { dist, n: 2 ** 22, rounds: 50 } }),

@@ -89,7 +89,9 @@ export function loadGolden(dtype: Dtype): Golden {
   for (const name of FN_NAMES) {
     const src = data[name];
     if (src.round.length !== n || src.err.length !== n) {
-      throw new Error(`${file}: ${name} has ${src.round.length}/${src.err.length} values, expected ${n}`);
+      throw new Error(
+        `${file}: ${name} has ${src.round.length}/${src.err.length} values, expected ${n}`,
+      );
     }
     const round = new Float64Array(n);
     const err = new Float64Array(n);
@@ -140,7 +142,8 @@ export function ulpError(computed: number, round: number, err: number, dtype: Dt
   const cNaN = Number.isNaN(computed);
   const rNaN = Number.isNaN(round);
   if (cNaN || rNaN) return cNaN && rNaN ? 0 : Infinity;
-  if (!Number.isFinite(round) || !Number.isFinite(computed)) return computed === round ? 0 : Infinity;
+  if (!Number.isFinite(round) || !Number.isFinite(computed))
+    return computed === round ? 0 : Infinity;
   return Math.abs((computed - round - err) / ulp(round, dtype));
 }
 
@@ -149,7 +152,8 @@ function absError(computed: number, round: number, err: number): number {
   const cNaN = Number.isNaN(computed);
   const rNaN = Number.isNaN(round);
   if (cNaN || rNaN) return cNaN && rNaN ? 0 : Infinity;
-  if (!Number.isFinite(round) || !Number.isFinite(computed)) return computed === round ? 0 : Infinity;
+  if (!Number.isFinite(round) || !Number.isFinite(computed))
+    return computed === round ? 0 : Infinity;
   return Math.abs(computed - round - err);
 }
 
@@ -169,7 +173,9 @@ export function checkAgainst(
 ): { maxUlps: number; worst: Violation | null; violations: Violation[] } {
   const n = g.x.length;
   if (computed.length !== n) {
-    throw new Error(`checkAgainst(${fn}): ${computed.length} computed values for ${n} golden inputs`);
+    throw new Error(
+      `checkAgainst(${fn}): ${computed.length} computed values for ${n} golden inputs`,
+    );
   }
   const { round, err } = g.fns[fn];
   let maxUlps = 0;
