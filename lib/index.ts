@@ -166,7 +166,7 @@ function applyEnv(): void {
   if (!addon && choice !== 'js') {
     process.emitWarning(
       'mish-native: the native addon did not load; using the pure-TypeScript path ' +
-        '(correct, about 20x slower). Set NODE_DEBUG=mish for details.',
+        '(correct, 20-90x slower). Set NODE_DEBUG=mish for details.',
       { code: 'MISH_NATIVE_UNAVAILABLE', detail: loaded.errors.join('\n') },
     );
   }

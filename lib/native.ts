@@ -16,7 +16,8 @@ export interface NativeAddon {
     isas: Isa[];
     threads: number;
     hardwareThreads: number;
-    parallelMin: number;
+    /** Smallest call split across threads by the current kernel, per dtype. */
+    parallelMin: { float32: number; float64: number };
   };
   setThreads(n: number): void;
   setIsa(name: Isa | 'auto'): void;

@@ -107,11 +107,11 @@ bool parse(const Napi::CallbackInfo& info, Call* call) {
 }
 
 template <class T>
-void run_typed(Kernel<T> k, const Call& c) {
+void run_typed(Kernel<T> k, size_t min_parallel, const Call& c) {
   const T* x = static_cast<const T*>(c.x.data);
   const T* dy = static_cast<const T*>(c.dy.data);
   T* out = static_cast<T*>(c.out.data);
-  parallel_for(c.x.length, 64 / sizeof(T), [&](size_t begin, size_t end) {
+  parallel_for(c.x.length, min_parallel, 64 / sizeof(T), [&](size_t begin, size_t end) {
     k(x + begin, dy + begin, out + begin, end - begin);
   });
 }
@@ -120,9 +120,9 @@ void execute(const KernelTable* t, const Call& c) {
   if (c.x.length == 0) return;
   int op = static_cast<int>(c.op);
   if (c.x.dtype == Dtype::kFloat32) {
-    run_typed<float>(t->f32[op], c);
+    run_typed<float>(t->f32[op], t->parallel_min_f32, c);
   } else {
-    run_typed<double>(t->f64[op], c);
+    run_typed<double>(t->f64[op], t->parallel_min_f64, c);
   }
 }
 
@@ -180,7 +180,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("isas", isas);
   o.Set("threads", threads());
   o.Set("hardwareThreads", hardware_threads());
-  o.Set("parallelMin", static_cast<double>(kParallelMin));
+  Napi::Object cutoff = Napi::Object::New(env);
+  cutoff.Set("float32", static_cast<double>(table()->parallel_min_f32));
+  cutoff.Set("float64", static_cast<double>(table()->parallel_min_f64));
+  o.Set("parallelMin", cutoff);
   return o;
 }
 

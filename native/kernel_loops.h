@@ -47,13 +47,15 @@ void run(const typename L::T* x, const typename L::T* dy, typename L::T* out, si
 }
 
 template <class L32, class L64>
-KernelTable make_table(const char* isa) {
+KernelTable make_table(const char* isa, size_t parallel_min_f32, size_t parallel_min_f64) {
   return KernelTable{
       isa,
       {run<L32, Op::kForward>, run<L32, Op::kBackward>, run<L32, Op::kDerivative>,
        run<L32, Op::kSecond>},
       {run<L64, Op::kForward>, run<L64, Op::kBackward>, run<L64, Op::kDerivative>,
        run<L64, Op::kSecond>},
+      parallel_min_f32,
+      parallel_min_f64,
   };
 }
 

@@ -103,9 +103,10 @@ int threads() {
   return n > 0 ? n : hardware_threads();
 }
 
-void parallel_for(size_t n, size_t align, const std::function<void(size_t, size_t)>& fn) {
+void parallel_for(size_t n, size_t min_parallel, size_t align,
+                  const std::function<void(size_t, size_t)>& fn) {
   int t = threads();
-  if (t <= 1 || n < kParallelMin) {
+  if (t <= 1 || n < min_parallel) {
     if (n > 0) fn(0, n);
     return;
   }

@@ -9,17 +9,15 @@
 
 namespace mish {
 
-// Below this many elements a call stays on the calling thread: waking a helper costs about as
-// much as computing 2^16 elements. Chosen from `npm run bench` (bench/RESULTS.md, "threads").
-constexpr size_t kParallelMin = size_t(1) << 16;
-
 // Number of threads a call may use (caller included). 0 restores the default: all cores.
 void set_threads(int n);
 int threads();
 int hardware_threads();
 
-// Calls fn(begin, end) over disjoint ranges covering [0, n). Each range but the last starts
-// and ends on a multiple of `align` elements (a cache line's worth).
-void parallel_for(size_t n, size_t align, const std::function<void(size_t, size_t)>& fn);
+// Calls fn(begin, end) over disjoint ranges covering [0, n), on the calling thread alone when
+// n < min_parallel. Each range but the last starts and ends on a multiple of `align` elements
+// (a cache line's worth).
+void parallel_for(size_t n, size_t min_parallel, size_t align,
+                  const std::function<void(size_t, size_t)>& fn);
 
 }  // namespace mish
