@@ -45,6 +45,9 @@
         "native/dispatch.cc",
         "native/kernels_scalar.cc",
         "native/pool.cc"
+      ],
+      "conditions": [
+        ["OS=='linux'", {"libraries": ["-ldl"]}]
       ]
     }
   ]

@@ -4,7 +4,8 @@ import { loadNative, nativeBackend } from './native';
 import type { NativeAddon } from './native';
 import { Op } from './types';
 import type { Backend, BackendChoice, BackendName, FloatArray, Isa } from './types';
-import { binaryArgs, count, oneOf, unaryArgs } from './validate';
+import { asyncArgs, binaryArgs, count, memory, oneOf, unaryArgs } from './validate';
+import type { Args } from './validate';
 
 export type { BackendChoice, BackendName, FloatArray, Isa } from './types';
 
@@ -18,6 +19,7 @@ const MAX_THREADS = 1024;
 const loaded = loadNative();
 const addon: NativeAddon | null = loaded.addon;
 const cpu: Backend | null = addon ? nativeBackend(addon) : null;
+if (addon) memory.relation = (a, b) => addon.memoryRelation(a, b);
 let choice: BackendChoice = 'auto';
 
 function nativeMissing(what: string): Error {
@@ -91,82 +93,91 @@ export function info(): Info {
   };
 }
 
+function run(op: Op, a: Args): FloatArray {
+  if (a.x.length > 0) current().run(op, a.x, a.dy, a.out);
+  return a.result;
+}
+
+function runAsync(fn: string, op: Op, build: () => Args): Promise<FloatArray> {
+  try {
+    const a = asyncArgs(fn, build());
+    if (a.x.length === 0) return Promise.resolve(a.result);
+    return current()
+      .runAsync(op, a.x, a.dy, a.out)
+      .then(() => a.result);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 /** y = mish(x) = x·tanh(ln(1 + eˣ)). Returns out (a new array when omitted; out may be x). */
 export function mish<T extends FloatArray>(x: T, out?: T): T {
-  const [xa, oa] = unaryArgs('mish', x, out);
-  if (xa.length > 0) current().run(Op.Forward, xa, null, oa);
-  return oa as T;
+  return run(Op.Forward, unaryArgs('mish', x, out)) as T;
 }
 
 /** dx = dy·mish′(x), gradient first like torch's mish_backward. out may be dy or x. */
 export function mishBackward<T extends FloatArray>(dy: T, x: T, out?: T): T {
-  const [dya, xa, oa] = binaryArgs('mishBackward', dy, x, out);
-  if (xa.length > 0) current().run(Op.Backward, xa, dya, oa);
-  return oa as T;
+  return run(Op.Backward, binaryArgs('mishBackward', dy, x, out)) as T;
 }
 
 /** mish′(x). */
 export function mishDerivative<T extends FloatArray>(x: T, out?: T): T {
-  const [xa, oa] = unaryArgs('mishDerivative', x, out);
-  if (xa.length > 0) current().run(Op.Derivative, xa, null, oa);
-  return oa as T;
+  return run(Op.Derivative, unaryArgs('mishDerivative', x, out)) as T;
 }
 
 /** mish″(x). */
 export function mishSecondDerivative<T extends FloatArray>(x: T, out?: T): T {
-  const [xa, oa] = unaryArgs('mishSecondDerivative', x, out);
-  if (xa.length > 0) current().run(Op.Second, xa, null, oa);
-  return oa as T;
+  return run(Op.Second, unaryArgs('mishSecondDerivative', x, out)) as T;
 }
 
 /**
  * mish(x) computed off the main thread (native backend). x and out stay referenced until the
- * promise settles. Invalid arguments reject the promise.
+ * promise settles. Invalid arguments reject the promise; so does an array on a resizable
+ * ArrayBuffer, which could shrink while the call runs.
  */
 export function mishAsync<T extends FloatArray>(x: T, out?: T): Promise<T> {
-  try {
-    const [xa, oa] = unaryArgs('mishAsync', x, out);
-    if (xa.length === 0) return Promise.resolve(oa as T);
-    return current()
-      .runAsync(Op.Forward, xa, null, oa)
-      .then(() => oa as T);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  return runAsync('mishAsync', Op.Forward, () => unaryArgs('mishAsync', x, out)) as Promise<T>;
 }
 
 /** mishBackward computed off the main thread (native backend). */
 export function mishBackwardAsync<T extends FloatArray>(dy: T, x: T, out?: T): Promise<T> {
-  try {
-    const [dya, xa, oa] = binaryArgs('mishBackwardAsync', dy, x, out);
-    if (xa.length === 0) return Promise.resolve(oa as T);
-    return current()
-      .runAsync(Op.Backward, xa, dya, oa)
-      .then(() => oa as T);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  return runAsync('mishBackwardAsync', Op.Backward, () =>
+    binaryArgs('mishBackwardAsync', dy, x, out),
+  ) as Promise<T>;
 }
 
 // Environment settings, applied once at load. A bad value is an error, not a silent default.
+// The error of a setting made from an environment variable names the variable first.
+function fromEnv(name: string, apply: (value: string) => void): void {
+  const value = process.env[name];
+  if (value === undefined || value === '') return;
+  try {
+    apply(value);
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(name)) {
+      e.message = `${name}=${JSON.stringify(value.slice(0, 40))}: ${e.message}`;
+    }
+    throw e;
+  }
+}
+
 function applyEnv(): void {
-  const env = process.env;
-  if (env.MISH_BACKEND !== undefined && env.MISH_BACKEND !== '') {
-    setBackend(oneOf('MISH_BACKEND', 'the value', env.MISH_BACKEND, BACKENDS));
-  }
-  if (env.MISH_THREADS !== undefined && env.MISH_THREADS !== '') {
-    const n = Number(env.MISH_THREADS);
-    setThreads(
-      count('MISH_THREADS', 'the value', Number.isFinite(n) ? n : env.MISH_THREADS, MAX_THREADS),
-    );
-  }
-  if (env.MISH_ISA !== undefined && env.MISH_ISA !== '') {
-    setIsa(oneOf('MISH_ISA', 'the value', env.MISH_ISA, ISAS));
-  }
+  fromEnv('MISH_BACKEND', (v) => setBackend(oneOf('MISH_BACKEND', 'the value', v, BACKENDS)));
+  fromEnv('MISH_THREADS', (v) => {
+    const text = v.trim();
+    if (!/^\d{1,4}$/.test(text) || Number(text) > MAX_THREADS) {
+      throw new RangeError(
+        `MISH_THREADS: the value must be an integer from 0 to ${MAX_THREADS}, ` +
+          `received ${JSON.stringify(v.slice(0, 40))}`,
+      );
+    }
+    setThreads(Number(text));
+  });
+  fromEnv('MISH_ISA', (v) => setIsa(oneOf('MISH_ISA', 'the value', v, ISAS)));
   if (!addon && choice !== 'js') {
     process.emitWarning(
       'mish-native: the native addon did not load; using the pure-TypeScript path ' +
-        '(correct, 20-90x slower). Set NODE_DEBUG=mish for details.',
+        '(correct, 20-130x slower). Set NODE_DEBUG=mish for details.',
       { code: 'MISH_NATIVE_UNAVAILABLE', detail: loaded.errors.join('\n') },
     );
   }

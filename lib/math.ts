@@ -86,7 +86,11 @@ export function forward(x: number): number {
   return y === 0 ? (x < 0 || Object.is(x, -0) ? -0 : 0) : y;
 }
 
-function derivativeTail(): number {
+// f'(x) - [x >= 0] = tailV * 2^tailK (derivative_tail in the header).
+let tailV = 0;
+let tailK = 0;
+
+function derivativeTail(): void {
   let inner = (neg ? 1 : 0) * u + (neg ? 4 : -4);
   inner = inner * u + (4 * xd + (neg ? 6 : -4));
   const w = inner * u + 4 * (xd + (neg ? 1 : -0.5));
@@ -97,27 +101,30 @@ function derivativeTail(): number {
   q2 = q2 * u + (neg ? 4 : 1);
 
   const m = neg ? r : r * r;
-  const kk = neg ? k : k + k;
   const inv = 1 / q2;
   const mw = m * w;
   const mwErr = productError(m, w, mw);
   const t = mw * inv;
-  const rem = mw - t * q2 - productError(t, q2, t * q2);
-  return scale((rem + mwErr) * inv + t, kk);
-}
-
-export function derivative(x: number): number {
-  if (x !== x) return x;
-  parts(x);
-  const t = derivativeTail();
-  return neg ? t : t + 1;
+  const tq = t * q2;
+  const rem = mw - tq - productError(t, q2, tq);
+  tailV = (rem + mwErr) * inv + t;
+  tailK = neg ? k : k + k;
 }
 
 export function backward(dy: number, x: number): number {
   if (x !== x) return x;
   parts(x);
-  const t = derivativeTail();
-  return neg ? dy * t : dy * t + dy;
+  derivativeTail();
+  const h = roundInt(tailK * 0.5);
+  const loPart = tailV * pow2(h);
+  const rest = pow2(tailK - h);
+  let a = neg ? loPart : loPart * rest + 1;
+  if (x < C.lo) a = -0;
+  return dy * a * (neg ? rest : 1);
+}
+
+export function derivative(x: number): number {
+  return backward(1, x);
 }
 
 export function secondDerivative(x: number): number {

@@ -6,7 +6,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <string>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#endif
 
 #include "dispatch.h"
 #include "kernels.h"
@@ -26,6 +32,21 @@ const KernelTable* table() {
     t = g_table.load();
   }
   return t;
+}
+
+// Node unloads an addon when the last worker that loaded it exits, but the pool's threads
+// live in this library: opening it once more with RTLD_NODELETE keeps it mapped for the rest
+// of the process, so they never run unmapped code (and later loads reuse the same pool).
+void pin_library() {
+#if defined(__unix__) || defined(__APPLE__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info self;
+    if (dladdr(reinterpret_cast<void*>(&pin_library), &self) && self.dli_fname) {
+      dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
+    }
+  });
+#endif
 }
 
 enum class Dtype { kFloat32, kFloat64 };
@@ -74,8 +95,9 @@ bool parse(const Napi::CallbackInfo& info, Call* call) {
     Napi::TypeError::New(env, "mish native: expected (op, x, dy, out)").ThrowAsJavaScriptException();
     return false;
   }
-  int op = info[0].As<Napi::Number>().Int32Value();
-  if (op < 0 || op >= kOpCount) {
+  double opd = info[0].As<Napi::Number>().DoubleValue();
+  int op = static_cast<int>(opd);
+  if (!(opd >= 0 && opd < kOpCount) || op != opd) {
     Napi::RangeError::New(env, "mish native: unknown op").ThrowAsJavaScriptException();
     return false;
   }
@@ -129,7 +151,11 @@ void execute(const KernelTable* t, const Call& c) {
 Napi::Value Run(const Napi::CallbackInfo& info) {
   Call call;
   if (!parse(info, &call)) return info.Env().Undefined();
-  execute(table(), call);
+  try {
+    execute(table(), call);
+  } catch (const std::exception& e) {
+    Napi::Error::New(info.Env(), std::string("mish: ") + e.what()).ThrowAsJavaScriptException();
+  }
   return info.Env().Undefined();
 }
 
@@ -145,9 +171,27 @@ class AsyncRun : public Napi::AsyncWorker {
   }
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  void Execute() override { execute(table_, call_); }
-  void OnOK() override { deferred_.Resolve(call_out_value()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void Execute() override {
+    try {
+      execute(table_, call_);
+    } catch (const std::exception& e) {
+      SetError(std::string("mish: ") + e.what());
+    }
+  }
+  // These run during environment teardown too (a worker terminated while a call is pending),
+  // when resolving fails; that failure must not escape and abort the process.
+  void OnOK() override {
+    try {
+      deferred_.Resolve(call_out_value());
+    } catch (const Napi::Error&) {
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Value call_out_value() { return refs_[2].Value(); }
@@ -193,7 +237,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  set_threads(info[0].As<Napi::Number>().Int32Value());
+  double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 0 && n <= kMaxThreads) || n != static_cast<int>(n)) {
+    Napi::RangeError::New(info.Env(), "mish native: setThreads(n) needs an integer from 0 to " +
+                                          std::to_string(kMaxThreads))
+        .ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  set_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
 
@@ -213,6 +264,7 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   std::string why;
   const KernelTable* t = table_for(name, &why);
   if (!t) {
+    if (name.size() > 40) name = name.substr(0, 40) + "...";
     Napi::RangeError::New(env, "cannot use instruction set '" + name + "': " + why)
         .ThrowAsJavaScriptException();
     return env.Undefined();
@@ -221,12 +273,29 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// memoryRelation(a, b): "disjoint", "same" or "partial", from the arrays' addresses.
+Napi::Value MemoryRelation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer a, b;
+  if (info.Length() < 2 || !as_buffer(info[0], &a) || !as_buffer(info[1], &b)) {
+    Napi::TypeError::New(env, "mish native: memoryRelation(a, b) needs two float arrays")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (a.length > 0 && a.data == b.data && a.bytes() == b.bytes()) {
+    return Napi::String::New(env, "same");
+  }
+  return Napi::String::New(env, overlaps_partly(a, b) ? "partial" : "disjoint");
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pin_library();
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("memoryRelation", Napi::Function::New(env, MemoryRelation, "memoryRelation"));
   return exports;
 }
 

@@ -36,12 +36,12 @@ const KernelTable* table_for(const std::string& isa, std::string* why) {
   CpuFeatures f = detect_cpu();
   if (isa == "scalar") return scalar_kernels();
   if (isa == "avx2") {
-    if (avx2_kernels() && f.avx2_fma) return avx2_kernels();
+    if (f.avx2_fma && avx2_kernels()) return avx2_kernels();
     *why = "this CPU (or OS) lacks AVX2 with FMA";
     return nullptr;
   }
   if (isa == "avx512") {
-    if (avx512_kernels() && f.avx512f) return avx512_kernels();
+    if (f.avx512f && avx512_kernels()) return avx512_kernels();
     *why = "this CPU (or OS) lacks AVX-512F";
     return nullptr;
   }

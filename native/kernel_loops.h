@@ -1,4 +1,6 @@
-// Builds a KernelTable from a lane type L of one instruction set:
+// Builds a KernelTable from a lane type L of one instruction set. The table must be constexpr:
+// a table built at load time would run code compiled for AVX-512 (vectorised stores) on CPUs
+// that lack it, before dispatch has looked at CPUID.
 //   L::V                vector of W = L::kWidth elements of L::T
 //   L::load(p), L::store(p, v)                      full vectors, unaligned
 //   L::load_tail(p, n), L::store_tail(p, v, n)      the last n < W elements, masked: nothing
@@ -47,7 +49,8 @@ void run(const typename L::T* x, const typename L::T* dy, typename L::T* out, si
 }
 
 template <class L32, class L64>
-KernelTable make_table(const char* isa, size_t parallel_min_f32, size_t parallel_min_f64) {
+constexpr KernelTable make_table(const char* isa, size_t parallel_min_f32,
+                                 size_t parallel_min_f64) {
   return KernelTable{
       isa,
       {run<L32, Op::kForward>, run<L32, Op::kBackward>, run<L32, Op::kDerivative>,

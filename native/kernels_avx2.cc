@@ -112,7 +112,7 @@ struct Lanes64 {
   static void store_tail(T* p, V v, size_t n) { _mm256_maskstore_pd(p, tail_mask64(n), v.v); }
 };
 
-const KernelTable kTable = make_table<Lanes32, Lanes64>("avx2", size_t(1) << 17,
+constexpr KernelTable kTable = make_table<Lanes32, Lanes64>("avx2", size_t(1) << 17,
                                                             size_t(1) << 16);
 
 }  // namespace

@@ -18,7 +18,7 @@ struct ScalarLanes {
   static void store_tail(T*, V, size_t) {}
 };
 
-const KernelTable kTable = make_table<ScalarLanes<float, double>, ScalarLanes<double, double>>(
+constexpr KernelTable kTable = make_table<ScalarLanes<float, double>, ScalarLanes<double, double>>(
     "scalar", size_t(1) << 15, size_t(1) << 15);
 
 }  // namespace

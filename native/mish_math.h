@@ -245,9 +245,15 @@ MISH_HD V forward(V x) {
   return select(is_nan(x), x, copy_sign(y, x));
 }
 
-// f'(x) - [x >= 0]: the part of f' that can be tiny, already scaled.
+// f'(x) - [x >= 0] = v * 2^k: the part of f' that can be tiny, before its scaling.
 template <class V>
-MISH_HD V derivative_tail(const Parts<V>& p) {
+struct Tail {
+  V v;
+  V k;
+};
+
+template <class V>
+MISH_HD Tail<V> derivative_tail(const Parts<V>& p) {
   // W = 4(x + a) + u (4x + b + u (c + d u)): the pair that cancels next to the zero of f'
   // (x near -1.19) or of f' - 1 (x near 0.5) is 4(x + a), which is exact there.
   V in = fma_(select(p.neg, V(1), V(0)), p.u, select(p.neg, V(4), V(-4)));
@@ -263,30 +269,35 @@ MISH_HD V derivative_tail(const Parts<V>& p) {
   // m w / Q^2 with the product's and the quotient's rounding errors recovered by FMA and
   // added back: without this the chain of roundings reaches 4.7 ulp (float32).
   V m = select(p.neg, p.r, p.r * p.r);
-  V k = select(p.neg, p.k, p.k + p.k);
   V inv = V(1) / q2;
   V mw = m * w;
   V mw_err = fma_exact(m, w, V(0) - mw);
   V t = mw * inv;
   V rem = fma_exact(V(0) - t, q2, mw);
-  return scale(fma_(rem + mw_err, inv, t), k);
+  return {fma_(rem + mw_err, inv, t), select(p.neg, p.k, p.k + p.k)};
+}
+
+// dy * f'(x). x < 0: (dy * v 2^h) * 2^(k-h) with v 2^h exact and normal, so dy is applied
+// before the result becomes tiny: one rounding even where f' alone would be subnormal.
+// x >= 0: dy * (1 + v 2^k). Below lo, f' is taken as -0 (|f'| < 2^-155 (float32)).
+template <class V>
+MISH_HD V backward(V dy, V x) {
+  using C = Consts<scalar_t<V>>;
+  Parts<V> p = parts(x);
+  Tail<V> t = derivative_tail(p);
+
+  V h = round_int(t.k * V(0.5));
+  V lo_part = t.v * pow2(h);
+  V rest = pow2(t.k - h);
+  V a = select(p.neg, lo_part, fma_(lo_part, rest, V(1)));
+  a = select(lt(x, V(C::lo)), V(-0.0), a);
+  V dx = (dy * a) * select(p.neg, rest, V(1));
+  return select(is_nan(x), x, dx);
 }
 
 template <class V>
 MISH_HD V derivative(V x) {
-  Parts<V> p = parts(x);
-  V t = derivative_tail(p);
-  V d = select(p.neg, t, t + V(1));
-  return select(is_nan(x), x, d);
-}
-
-// dy * f'(x); for x >= 0 as dy + dy * (f' - 1), rounded once where FMA is available.
-template <class V>
-MISH_HD V backward(V dy, V x) {
-  Parts<V> p = parts(x);
-  V t = derivative_tail(p);
-  V dx = select(p.neg, dy * t, fma_(dy, t, dy));
-  return select(is_nan(x), x, dx);
+  return backward(V(1), x);
 }
 
 template <class V>

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -41,11 +42,17 @@ struct Job {
 class Pool {
  public:
   // Grows to `helpers` threads; never shrinks (idle threads sleep on a condition variable).
+  // When the system refuses a thread, the pool stays smaller: the caller's own thread still
+  // completes every chunk nobody else takes.
   void ensure(int helpers) {
     std::lock_guard<std::mutex> lock(m_);
-    while (static_cast<int>(threads_.size()) < helpers) {
-      threads_.emplace_back([this] { loop(); });
-      threads_.back().detach();
+    while (!refused_ && static_cast<int>(threads_.size()) < helpers) {
+      try {
+        threads_.emplace_back([this] { loop(); });
+        threads_.back().detach();
+      } catch (const std::system_error&) {
+        refused_ = true;
+      }
     }
   }
 
@@ -79,6 +86,7 @@ class Pool {
   std::condition_variable ready_;
   std::deque<std::shared_ptr<Job>> queue_;
   std::vector<std::thread> threads_;
+  bool refused_ = false;
 };
 
 // Leaked on purpose: its detached threads may still be parked when the process exits.
@@ -96,7 +104,7 @@ int hardware_threads() {
   return n;
 }
 
-void set_threads(int n) { g_threads.store(std::max(0, n)); }
+void set_threads(int n) { g_threads.store(std::min(std::max(0, n), kMaxThreads)); }
 
 int threads() {
   int n = g_threads.load();

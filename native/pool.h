@@ -9,7 +9,10 @@
 
 namespace mish {
 
-// Number of threads a call may use (caller included). 0 restores the default: all cores.
+constexpr int kMaxThreads = 1024;
+
+// Number of threads a call may use (caller included), 0 to kMaxThreads. 0 restores the
+// default: all cores.
 void set_threads(int n);
 int threads();
 int hardware_threads();

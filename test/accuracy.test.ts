@@ -153,6 +153,43 @@ describe.each(configs)('$name', (config) => {
     });
   });
 
+  it('backward keeps infinities and signed zeros of dy', () => {
+    config.use();
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = make(dtype, [0, 0.25, Infinity, 100, 3, -3, -0.5]);
+      const inf = mishBackward(make(dtype, Array(7).fill(Infinity)), x);
+      expect(Array.from(inf)).toEqual([
+        Infinity,
+        Infinity,
+        Infinity,
+        Infinity,
+        Infinity,
+        -Infinity,
+        Infinity,
+      ]);
+      const negZero = mishBackward(make(dtype, Array(7).fill(-0)), x);
+      expect(Array.from(negZero, (v) => Object.is(v, -0))).toEqual([
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+        true,
+      ]);
+    }
+  });
+
+  it('backward with a huge dy where mish′ is subnormal is rounded once', () => {
+    config.use();
+    // dy = 1e30, x = -100 (float32): mish′(x) ≈ -3.68e-42 is subnormal, the product is not.
+    const dx = mishBackward(make('float32', [1e30]), make('float32', [-100]));
+    const exact = -3.682875271678568e-12; // mpmath: fround(1e30) * mish′(-100)
+    expect(ulpError(dx[0], Math.fround(exact), exact - Math.fround(exact), 'float32')).toBeLessThan(
+      1,
+    );
+  });
+
   it('special values', () => {
     config.use();
     for (const dtype of ['float32', 'float64'] as const) {

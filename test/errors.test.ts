@@ -1,5 +1,6 @@
 // Bad input: the error class, a message naming the argument, what was expected and what was
 // received; and nothing written to out when a call is rejected.
+import { runInNewContext } from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import {
   setIsa,
   setThreads,
 } from '../lib/index';
+import { join } from 'node:path';
+
 import { configs, reset } from './helpers/backends';
 
 afterAll(reset);
@@ -126,6 +129,92 @@ describe.each(configs)('$name', (config) => {
     expect(mish(new Float32Array(0))).toEqual(new Float32Array(0));
     expect(mishBackward(new Float64Array(0), new Float64Array(0))).toEqual(new Float64Array(0));
     expect(await mishAsync(new Float64Array(0))).toEqual(new Float64Array(0));
+  });
+});
+
+describe('objects that pretend', () => {
+  it('a Proxy or an object with a typed array prototype is a TypeError naming x', () => {
+    const proxy = new Proxy(new Float32Array(3), {});
+    expect(() => mish(proxy)).toThrow(TypeError);
+    expect(() => mish(proxy)).toThrow(
+      /mish: x must be a Float32Array or Float64Array, received a Proxy/,
+    );
+    const fake = Object.create(Float32Array.prototype) as Float32Array;
+    expect(() => mish(fake)).toThrow(
+      /received an object that inherits from a typed array prototype/,
+    );
+  });
+
+  it('a Float32Array from another realm works like one of this realm', () => {
+    const foreign = runInNewContext('new Float32Array([-1, 0, 1])') as Float32Array;
+    const y = mish(foreign);
+    expect(Array.from(y)).toEqual(Array.from(mish(new Float32Array([-1, 0, 1]))));
+    expect(mish(foreign, foreign)).toBe(foreign);
+  });
+
+  it('a subclass lying about its length or buffer cannot move the computation', () => {
+    class Liar extends Float32Array {
+      override get length(): number {
+        return 1 << 20;
+      }
+    }
+    const backing = new Float32Array(8).fill(99);
+    const out = new Liar(backing.buffer, 8, 4);
+    const x = new Float32Array([1, 1, 1, 1]);
+    const y = mish(new Float32Array([1]))[0];
+    expect(mish(x, out)).toBe(out);
+    expect(Array.from(backing)).toEqual([99, 99, ...Array(4).fill(y), 99, 99]);
+  });
+
+  it('two SharedArrayBuffer objects over one memory: partial overlap is still caught', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const sab = new SharedArrayBuffer(64);
+    const twin = await new Promise<SharedArrayBuffer>((resolve) => {
+      port2.once('message', resolve);
+      port1.postMessage(sab);
+    });
+    port1.close();
+    expect(twin).not.toBe(sab);
+    for (const config of configs) {
+      config.use();
+      expect(() => mish(new Float32Array(sab, 0, 8), new Float32Array(twin, 4, 8))).toThrow(
+        /mish: out partly overlaps x \(two SharedArrayBuffer objects over one memory\)/,
+      );
+      const same = new Float32Array(twin, 0, 8).fill(1);
+      expect(() => mish(new Float32Array(sab, 0, 8), same)).not.toThrow();
+      expect(same[0]).toBe(mish(new Float32Array([1]))[0]);
+    }
+    reset();
+  });
+
+  it('async calls refuse resizable ArrayBuffers, which could shrink meanwhile', async () => {
+    const rab = new ArrayBuffer(64, { maxByteLength: 128 } as never);
+    const x = new Float32Array(rab, 0, 16);
+    await expect(mishAsync(x)).rejects.toThrow(TypeError);
+    await expect(mishAsync(x)).rejects.toThrow(/mishAsync: x is backed by a resizable ArrayBuffer/);
+    await expect(mishAsync(new Float32Array(16), x)).rejects.toThrow(
+      /out is backed by a resizable/,
+    );
+    expect(mish(x)).toHaveLength(16); // synchronous calls cannot see it shrink
+  });
+});
+
+describe('the raw addon', () => {
+  it('refuses ops, thread counts and names it cannot use', async () => {
+    const { info: i } = await import('../lib/index');
+    if (i().isas.length === 0) return;
+    const addon = require('node-gyp-build')(join(__dirname, '..'));
+    const x = new Float32Array(4);
+    for (const op of [NaN, Infinity, 2 ** 32, -0.5, 3.99, 4]) {
+      expect(() => addon.run(op, x, null, x)).toThrow(RangeError);
+    }
+    expect(() => addon.setThreads(1e10)).toThrow(/setThreads\(n\) needs an integer from 0 to 1024/);
+    expect(() => addon.setIsa('x'.repeat(100000))).toThrow(RangeError);
+    try {
+      addon.setIsa('x'.repeat(100000));
+    } catch (e) {
+      expect((e as Error).message.length).toBeLessThan(200);
+    }
   });
 });
 

@@ -44,7 +44,13 @@ describe('without a native binary', () => {
     expect(r.stderr).toMatch(/setBackend\('cpu'\) needs the native addon, which did not load/);
     const s = node(dir, "require('./dist/index.js')", { MISH_ISA: 'avx2' });
     expect(s.status).not.toBe(0);
-    expect(s.stderr).toMatch(/setIsa\('avx2'\) needs the native addon/);
+    expect(s.stderr).toMatch(
+      /MISH_ISA="avx2": mish-native: setIsa\('avx2'\) needs the native addon/,
+    );
+    const b = node(dir, "require('./dist/index.js')", { MISH_BACKEND: 'cpu' });
+    expect(b.stderr).toMatch(
+      /MISH_BACKEND="cpu": mish-native: setBackend\('cpu'\) needs the native/,
+    );
   });
 });
 
@@ -68,8 +74,10 @@ describe('environment', () => {
       [
         'MISH_THREADS',
         'many',
-        /MISH_THREADS: the value must be a number, received the string "many"/,
+        /MISH_THREADS: the value must be an integer from 0 to 1024, received "many"/,
       ],
+      ['MISH_THREADS', '0x10', /MISH_THREADS: the value must be an integer from 0 to 1024/],
+      ['MISH_THREADS', '4abc', /received "4abc"/],
       ['MISH_BACKEND', 'gpu', /MISH_BACKEND: the value must be one of/],
     ] as const) {
       const r = node(repo, "require('./dist/index.js')", { [k]: v });
@@ -115,4 +123,46 @@ describe('prebuilds', () => {
     expect(path).toMatch(/prebuilds[/\\][a-z0-9]+-[a-z0-9]+[/\\].*\.node$/);
     expect(r.stderr).not.toMatch(/MISH_NATIVE_UNAVAILABLE/);
   }, 300_000);
+});
+
+describe('CPUs without AVX-512', () => {
+  const valgrind = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
+  const objdump = spawnSync('objdump', ['--version'], { encoding: 'utf8' });
+
+  // valgrind's CPU has AVX2 but not AVX-512: any AVX-512 instruction run while loading (a
+  // table built at load time, say) kills the process with SIGILL.
+  it.skipIf(valgrind.status !== 0)(
+    'the addon loads and picks avx2 under valgrind, which has no AVX-512',
+    () => {
+      const r = spawnSync(
+        'valgrind',
+        [
+          '--quiet',
+          process.execPath,
+          '-e',
+          "const m = require('./dist/index.js'); const y = m.mish(new Float32Array([1, -1]));" +
+            'console.log(m.info().isa, m.info().isas.join(), y[0])',
+        ],
+        { cwd: repo, encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe('avx2 scalar,avx2 0.8650983572006226');
+    },
+    150_000,
+  );
+
+  it.skipIf(objdump.status !== 0 || process.platform !== 'linux')(
+    'instruction-set object files run nothing at load time (no .init_array)',
+    () => {
+      const objects = [
+        'build/Release/obj.target/mish_avx2/native/kernels_avx2.o',
+        'build/Release/obj.target/mish_avx512/native/kernels_avx512.o',
+      ].map((f) => join(repo, f));
+      for (const o of objects) {
+        expect(existsSync(o), o).toBe(true);
+        const h = spawnSync('objdump', ['-h', o], { encoding: 'utf8' });
+        expect(h.stdout).not.toMatch(/init_array|\.ctors/);
+      }
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // The addon in worker_threads: several contexts at once, calls from many workers at the same
 // time (one process-wide pool, no deadlock), and workers terminated mid-call.
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 
 import { describe, expect, it } from 'vitest';
@@ -54,5 +55,36 @@ describe('worker_threads', () => {
     const again = await run(4096, 1);
     expect(again.backend).toBe('cpu');
     expect(Number.isFinite(again.sum)).toBe(true);
+  });
+});
+
+describe('worker_threads without the main thread', () => {
+  // Node unloads an addon when the last worker that loaded it exits; the pool's threads must
+  // not be left running unmapped code (the library pins itself), and a worker terminated while
+  // an async call is pending must not take the process down.
+  it('workers that load the addon one after another, and die mid-call, leave it working', () => {
+    const code = `
+      const { Worker } = require('node:worker_threads');
+      const lib = ${JSON.stringify(dist)};
+      const use = 'require(' + JSON.stringify(lib) + ').mish(new Float32Array(1 << 20));';
+      const pending = 'const m = require(' + JSON.stringify(lib) + ');' +
+        'm.mishAsync(new Float64Array(1 << 22));' +
+        'require("node:worker_threads").parentPort.postMessage("started");';
+      let n = 0;
+      function next() {
+        n++;
+        if (n <= 12) return new Worker(use, { eval: true }).on('exit', next);
+        if (n <= 16) {
+          const w = new Worker(pending, { eval: true });
+          w.on('message', () => w.terminate());
+          return w.on('exit', next);
+        }
+        console.log('ok');
+      }
+      next();`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
   });
 });
