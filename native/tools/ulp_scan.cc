@@ -70,7 +70,19 @@ void scan(const KernelTable* t, const std::vector<T>& xs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t stride = argc > 1 ? strtoull(argv[1], nullptr, 10) : 1009;
+  uint64_t stride = 1009;
+  if (argc > 1) {
+    char* end = nullptr;
+    stride = strtoull(argv[1], &end, 10);
+    if (argc > 2 || *end != '\0' || stride == 0) {
+      fprintf(stderr,
+              "usage: ulp_scan [stride]\n"
+              "  Runs every float32 input whose bit pattern is a multiple of stride (default\n"
+              "  1009), and as many random float64 inputs, through each kernel table this CPU\n"
+              "  supports; prints the worst ulp error against a long double reference.\n");
+      return argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) ? 0 : 2;
+    }
+  }
   std::vector<float> xs32;
   for (uint64_t b = 0; b < (1ull << 32); b += stride) {
     uint32_t bits = static_cast<uint32_t>(b);
