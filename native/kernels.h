@@ -18,8 +18,8 @@ struct KernelTable {
   Kernel<float> f32[kOpCount];
   Kernel<double> f64[kOpCount];
   // Smallest call (elements) worth splitting across threads, for float32 and float64: about
-  // 200 us of one thread's work, where waking the pool (35-95 us on the development VM) stops
-  // costing more than it saves. From `npm run bench` (bench/RESULTS.md, "Thread cutoff").
+  // 250 us of one thread's work, where waking the pool (35-95 us on the development VM) stops
+  // costing more than it saves. From the thread sweep of `npm run bench` (bench/RESULTS.md).
   size_t parallel_min_f32;
   size_t parallel_min_f64;
 };
