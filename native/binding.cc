@@ -92,7 +92,8 @@ struct Call {
 bool parse(const Napi::CallbackInfo& info, Call* call) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "mish native: expected (op, x, dy, out)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "mish native: expected (op, x, dy, out)")
+        .ThrowAsJavaScriptException();
     return false;
   }
   double opd = info[0].As<Napi::Number>().DoubleValue();

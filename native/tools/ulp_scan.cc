@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < xs32.size(); ++i) {
     state ^= state << 13, state ^= state >> 7, state ^= state << 17;
     // every binade, both signs, with extra weight on [-800, 800]
-    double x = (i & 1) ? std::ldexp((double)(state >> 11) / 9007199254740992.0, (int)(state % 2100) - 1075)
-                       : ((double)(state >> 11) / 9007199254740992.0 - 0.5) * 1600;
+    double unit = (double)(state >> 11) / 9007199254740992.0;  // [0, 1)
+    double x = (i & 1) ? std::ldexp(unit, (int)(state % 2100) - 1075) : (unit - 0.5) * 1600;
     if (state & 2) x = -x;
     xs64.push_back(x);
   }
