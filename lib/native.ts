@@ -21,6 +21,8 @@ export interface NativeAddon {
   };
   setThreads(n: number): void;
   setIsa(name: Isa | 'auto'): void;
+  /** dst = src on the kernels' thread pool: the benchmark's bandwidth ceiling. */
+  copy(src: FloatArray, dst: FloatArray): void;
   /** Whether two arrays' bytes are disjoint, the same, or partly overlap. */
   memoryRelation(a: FloatArray, b: FloatArray): 'disjoint' | 'same' | 'partial';
 }

@@ -274,6 +274,29 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// copy(src, dst): dst = src, split over the pool like the kernels' calls (same cutoff as the
+// current float32 kernel): the bandwidth ceiling the benchmark compares against.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer src, dst;
+  if (info.Length() < 2 || !as_buffer(info[0], &src) || !as_buffer(info[1], &dst) ||
+      src.dtype != dst.dtype || src.length != dst.length || overlaps_partly(src, dst)) {
+    Napi::TypeError::New(env, "mish native: copy(src, dst) needs two disjoint float arrays of "
+                              "one dtype and length")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (src.length == 0 || src.data == dst.data) return env.Undefined();
+  auto* from = static_cast<const char*>(src.data);
+  auto* to = static_cast<char*>(dst.data);
+  size_t width = src.dtype == Dtype::kFloat32 ? 4 : 8;
+  parallel_for(src.bytes() / width, table()->parallel_min_f32, 64 / width,
+               [&](size_t begin, size_t end) {
+                 memcpy(to + begin * width, from + begin * width, (end - begin) * width);
+               });
+  return env.Undefined();
+}
+
 // memoryRelation(a, b): "disjoint", "same" or "partial", from the arrays' addresses.
 Napi::Value MemoryRelation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -297,6 +320,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("memoryRelation", Napi::Function::New(env, MemoryRelation, "memoryRelation"));
+  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   return exports;
 }
 
