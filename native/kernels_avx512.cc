@@ -41,7 +41,6 @@ inline F32x16 neg_abs(F32x16 a) {
       _mm512_or_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(INT32_MIN)));
 }
 inline __mmask16 lt(F32x16 a, F32x16 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
-inline __mmask16 is_nan(F32x16 a) { return _mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q); }
 inline F32x16 select(__mmask16 m, F32x16 a, F32x16 b) { return _mm512_mask_blend_ps(m, b.v, a.v); }
 inline F32x16 round_int(F32x16 a) {
   return _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -74,7 +73,6 @@ inline F64x8 neg_abs(F64x8 a) {
       _mm512_or_si512(_mm512_castpd_si512(a.v), _mm512_set1_epi64(INT64_MIN)));
 }
 inline __mmask8 lt(F64x8 a, F64x8 b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ); }
-inline __mmask8 is_nan(F64x8 a) { return _mm512_cmp_pd_mask(a.v, a.v, _CMP_UNORD_Q); }
 inline F64x8 select(__mmask8 m, F64x8 a, F64x8 b) { return _mm512_mask_blend_pd(m, b.v, a.v); }
 inline F64x8 round_int(F64x8 a) {
   return _mm512_roundscale_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

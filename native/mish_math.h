@@ -134,7 +134,8 @@ template <class T>
 MISH_HD T fma_exact(T a, T b, T c) {
   return std::fma(a, b, c);
 }
-// Returns b when a is NaN, like x86 MAXPS(a, b); the kernels restore NaN at the end.
+// Returns b when either is NaN, like x86 MAXPS(a, b): with the clamp bounds as a, a NaN x
+// flows through every formula and comes out as NaN.
 template <class T>
 MISH_HD T vmax(T a, T b) {
   return a > b ? a : b;
@@ -150,10 +151,6 @@ MISH_HD T neg_abs(T a) {
 template <class T>
 MISH_HD bool lt(T a, T b) {
   return a < b;
-}
-template <class T>
-MISH_HD bool is_nan(T a) {
-  return a != a;
 }
 template <class T>
 MISH_HD T select(bool m, T a, T b) {
@@ -226,7 +223,7 @@ template <class V>
 MISH_HD Parts<V> parts(V x) {
   using C = Consts<scalar_t<V>>;
   Parts<V> p;
-  p.xd = vmin(vmax(x, V(C::lo)), V(C::hi));
+  p.xd = vmin(V(C::hi), vmax(V(C::lo), x));
   p.neg = lt(x, V(0));
   Exp2k<V> e = exp_parts(neg_abs(p.xd));
   p.r = e.r;
@@ -249,7 +246,7 @@ MISH_HD V forward(V x) {
   V a = select(p.neg, p.xd * p.r, p.xd);
   V b = select(p.neg, a, x);
   V y = scale(fma_(V(0) - a, h, b), select(p.neg, p.k, V(0)));
-  return select(is_nan(x), x, copy_sign(y, x));
+  return copy_sign(y, x);
 }
 
 // f'(x) - [x >= 0] = v * 2^k: the part of f' that can be tiny, before its scaling.
@@ -298,8 +295,7 @@ MISH_HD V backward(V dy, V x) {
   V rest = pow2(t.k - h);
   V a = select(p.neg, lo_part, fma_(lo_part, rest, V(1)));
   a = select(lt(x, V(C::lo)), V(-0.0), a);
-  V dx = (dy * a) * select(p.neg, rest, V(1));
-  return select(is_nan(x), x, dx);
+  return (dy * a) * select(p.neg, rest, V(1));
 }
 
 template <class V>
@@ -322,8 +318,7 @@ MISH_HD V second_derivative(V x) {
 
   V m = select(p.neg, p.r, p.r * p.r);
   V k = select(p.neg, p.k, p.k + p.k);
-  V d = scale(V(4) * m * (s / (p.q * p.q * p.q)), k);
-  return select(is_nan(x), x, d);
+  return scale(V(4) * m * (s / (p.q * p.q * p.q)), k);
 }
 
 }  // namespace
