@@ -15,7 +15,7 @@ namespace mish {
 namespace {
 
 template <class L, Op op>
-typename L::V apply(typename L::V x, typename L::V dy) {
+MISH_HD typename L::V apply(typename L::V x, typename L::V dy) {
   if constexpr (op == Op::kForward) return forward(x);
   if constexpr (op == Op::kBackward) return backward(dy, x);
   if constexpr (op == Op::kDerivative) return derivative(x);

@@ -52,8 +52,12 @@
 #include <cstdint>
 #include <cstring>
 
+// Forced inline: GCC otherwise calls forward() from each unrolled step of the kernel loop,
+// which serialises the two vectors the unrolling is there to overlap.
 #if defined(__CUDACC__)
 #define MISH_HD __host__ __device__ __forceinline__
+#elif defined(__GNUC__)
+#define MISH_HD inline __attribute__((always_inline))
 #else
 #define MISH_HD inline
 #endif
