@@ -26,14 +26,18 @@ template <class L, Op op>
 void run(const typename L::T* x, const typename L::T* dy, typename L::T* out, size_t n) {
   using V = typename L::V;
   constexpr size_t w = L::kWidth;
+  // kUnroll independent vectors a step: the formulas are one long dependency chain, so a
+  // core only fills its FMA ports with several in flight. Every load of a step comes before
+  // its stores, which keeps out == x and out == dy correct.
+  constexpr size_t u = L::kUnroll;
   size_t i = 0;
-  for (; i + 2 * w <= n; i += 2 * w) {
-    V a = L::load(x + i);
-    V b = L::load(x + i + w);
-    V da = op == Op::kBackward ? L::load(dy + i) : a;
-    V db = op == Op::kBackward ? L::load(dy + i + w) : b;
-    L::store(out + i, apply<L, op>(a, da));
-    L::store(out + i + w, apply<L, op>(b, db));
+  for (; i + u * w <= n; i += u * w) {
+    V r[u];
+    for (size_t j = 0; j < u; ++j) {
+      V a = L::load(x + i + j * w);
+      r[j] = apply<L, op>(a, op == Op::kBackward ? L::load(dy + i + j * w) : a);
+    }
+    for (size_t j = 0; j < u; ++j) L::store(out + i + j * w, r[j]);
   }
   for (; i + w <= n; i += w) {
     V a = L::load(x + i);

@@ -95,6 +95,7 @@ struct Lanes32 {
   using T = float;
   using V = F32x8;
   static constexpr size_t kWidth = 8;
+  static constexpr size_t kUnroll = 4;
   static V load(const T* p) { return _mm256_loadu_ps(p); }
   static void store(T* p, V v) { _mm256_storeu_ps(p, v.v); }
   static V load_tail(const T* p, size_t n) { return _mm256_maskload_ps(p, tail_mask32(n)); }
@@ -104,6 +105,7 @@ struct Lanes64 {
   using T = double;
   using V = F64x4;
   static constexpr size_t kWidth = 4;
+  static constexpr size_t kUnroll = 4;
   static V load(const T* p) { return _mm256_loadu_pd(p); }
   static void store(T* p, V v) { _mm256_storeu_pd(p, v.v); }
   static V load_tail(const T* p, size_t n) { return _mm256_maskload_pd(p, tail_mask64(n)); }

@@ -84,6 +84,7 @@ struct Lanes32 {
   using T = float;
   using V = F32x16;
   static constexpr size_t kWidth = 16;
+  static constexpr size_t kUnroll = 4;
   static __mmask16 mask(size_t n) { return static_cast<__mmask16>((1u << n) - 1); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
   static void store(T* p, V v) { _mm512_storeu_ps(p, v.v); }
@@ -94,6 +95,7 @@ struct Lanes64 {
   using T = double;
   using V = F64x8;
   static constexpr size_t kWidth = 8;
+  static constexpr size_t kUnroll = 4;
   static __mmask8 mask(size_t n) { return static_cast<__mmask8>((1u << n) - 1); }
   static V load(const T* p) { return _mm512_loadu_pd(p); }
   static void store(T* p, V v) { _mm512_storeu_pd(p, v.v); }
