@@ -17,7 +17,8 @@ import { ulpError } from './helpers/golden';
 
 afterAll(reset);
 
-const LENGTHS = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1000, 2 ** 20 + 3];
+// Around the vector widths (4, 8, 16) and the unrolled steps (16, 32, 64 elements).
+const LENGTHS = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 129, 1000, 2 ** 20 + 3];
 
 type Unary = (
   x: Float32Array | Float64Array,
