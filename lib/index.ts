@@ -177,7 +177,7 @@ function applyEnv(): void {
   if (!addon && choice !== 'js') {
     process.emitWarning(
       'mish-native: the native addon did not load; using the pure-TypeScript path ' +
-        '(correct, 20-130x slower). Set NODE_DEBUG=mish for details.',
+        '(correct, up to 140x slower). Set NODE_DEBUG=mish for details.',
       { code: 'MISH_NATIVE_UNAVAILABLE', detail: loaded.errors.join('\n') },
     );
   }
