@@ -151,6 +151,34 @@ describe('CPUs without AVX-512', () => {
     150_000,
   );
 
+  // qemu-user (Debian's qemu-user package, where installed) emulates older CPUs exactly.
+  const qemu = spawnSync('qemu-x86_64', ['-version'], { encoding: 'utf8' });
+  it.skipIf(qemu.status !== 0 || process.arch !== 'x64')(
+    'under qemu the addon picks avx2 on a Haswell and scalar on a baseline x86-64 CPU',
+    () => {
+      for (const [cpu, want] of [
+        ['Haswell-v4', 'avx2 scalar,avx2'],
+        ['qemu64', 'scalar scalar'],
+      ]) {
+        const r = spawnSync(
+          'qemu-x86_64',
+          [
+            '-cpu',
+            cpu,
+            process.execPath,
+            '-e',
+            "const m = require('./dist/index.js'); m.mish(new Float64Array(100));" +
+              'console.log(m.info().isa, m.info().isas.join())',
+          ],
+          { cwd: repo, encoding: 'utf8', timeout: 120_000 },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout.trim()).toBe(want);
+      }
+    },
+    250_000,
+  );
+
   it.skipIf(objdump.status !== 0 || process.platform !== 'linux')(
     'instruction-set object files run nothing at load time (no .init_array)',
     () => {
