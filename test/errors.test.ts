@@ -188,7 +188,9 @@ describe('objects that pretend', () => {
   });
 
   it('async calls refuse resizable ArrayBuffers, which could shrink meanwhile', async () => {
-    const rab = new ArrayBuffer(64, { maxByteLength: 128 } as never);
+    // ES2024 resizable buffers: Node 20 has them, the ES2022 lib types do not.
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer;
+    const rab = new Resizable(64, { maxByteLength: 128 });
     const x = new Float32Array(rab, 0, 16);
     await expect(mishAsync(x)).rejects.toThrow(TypeError);
     await expect(mishAsync(x)).rejects.toThrow(/mishAsync: x is backed by a resizable ArrayBuffer/);
