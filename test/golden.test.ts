@@ -7,7 +7,8 @@ const FNS: readonly FnName[] = ['forward', 'derivative', 'second'];
 const EPS = 2 ** -52;
 
 // Plain double-precision Mish pieces (no cancellation in g or 1 − g²):
-//   A = eˣ(eˣ + 2), g = tanh(log1p(eˣ)) = A/(A + 2), 1 − g² = 4(A + 1)/(A + 2)², σ = eˣ/(1 + eˣ)
+//   A = eˣ(eˣ + 2), g = tanh(log1p(eˣ)) = A/(A + 2),
+//   1 − g² = 4(A + 1)/(A + 2)², σ = eˣ/(1 + eˣ)
 // Only used where they are trustworthy (moderate |x|).
 function parts(x: number) {
   const e = Math.exp(x);
@@ -129,7 +130,8 @@ describe.each(DTYPES)('golden data %s', (dtype) => {
         const e = err[i]!;
         const dist = Math.abs(v - r - e); // |double value − exact|
         if (dtype === 'float64') {
-          // f has no cancellation: a few ULP. f′, f″ cancel near their zeros: relative to the terms.
+          // f has no cancellation: a few ULP. f′, f″ cancel near their zeros:
+          // relative to the terms.
           const ok = fn === 'forward' ? ulpError(v, r, e, dtype) <= 4 : dist <= 32 * EPS * scale;
           if (!ok) throw new Error(`${fn}(${x}): double ${v}, golden ${r} + ${e}`);
         } else {
@@ -155,7 +157,7 @@ describe.each(DTYPES)('golden data %s', (dtype) => {
     expect(checked).toBeGreaterThan(3 * 1000);
   });
 
-  it('f(x) = x·g with g ≈ 1 for large x and f ≈ x·eˣ·(2+eˣ)/(…) for very negative x, signs right', () => {
+  it('f = x·g with g ≈ 1 for large x, f ≈ x·eˣ·(2+eˣ)/(…) far left, signs right', () => {
     const F = g.fns.forward.round;
     const D = g.fns.derivative.round;
     const S = g.fns.second.round;
@@ -166,7 +168,8 @@ describe.each(DTYPES)('golden data %s', (dtype) => {
       if (x < 0) expect(F[i]! < 0 || isNegZero(F[i]!)).toBe(true);
       else expect(F[i]! > 0).toBe(true);
       if (Number.isFinite(x) && x >= 30) {
-        expect(F[i]).toBe(x); // x·(1 − 2e^(−2x)): below half an ULP for x ≥ 30 in both dtypes
+        // x·(1 − 2e^(−2x)): below half an ULP for x ≥ 30 in both dtypes
+        expect(F[i]).toBe(x);
       }
       if (x > 10) expect(D[i]! >= 1).toBe(true);
       if (x > 1.5) expect(S[i]! < 0 || isNegZero(S[i]!)).toBe(true);

@@ -14,7 +14,8 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 const probe = `
 const m = require('./dist/index.js');
 const y = m.mish(new Float64Array([-1, 0, 1, 30, -Infinity]));
-console.log(JSON.stringify({ info: m.info(), y: Array.from(y, (v) => Object.is(v, -0) ? '-0' : v) }));
+const signed = Array.from(y, (v) => (Object.is(v, -0) ? '-0' : v));
+console.log(JSON.stringify({ info: m.info(), y: signed }));
 `;
 
 describe('without a native binary', () => {
@@ -92,7 +93,10 @@ describe('environment', () => {
       [
         '--input-type=module',
         '-e',
-        "import m, { mish, info } from 'mish-native'; import { createRequire } from 'node:module'; const c = createRequire(import.meta.url)('mish-native'); console.log(c.mish === mish, m.info === info, info().backend)",
+        "import m, { mish, info } from 'mish-native';" +
+          "import { createRequire } from 'node:module';" +
+          "const c = createRequire(import.meta.url)('mish-native');" +
+          'console.log(c.mish === mish, m.info === info, info().backend)',
       ],
       { cwd: join(repo, 'test'), encoding: 'utf8' },
     );

@@ -74,7 +74,8 @@ function expectClose(
   }
   if (!(worstErr <= 1)) {
     throw new Error(
-      `${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
+      `${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} ` +
+        `(rtol ${rtol}, atol ${atol})`,
     );
   }
 }
@@ -159,7 +160,7 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       expect(Number.isNaN(y[x.length - 1] as number)).toBe(true);
     });
 
-    it('gradient and second derivative: bit-identical to the core library, close to the golden values', () => {
+    it('gradient and second derivative: bit-identical to the library, close to golden', () => {
       const g = loadGolden('float32');
       const x = g.x as Float32Array;
       const ones = new Float32Array(x.length).fill(1);
@@ -178,7 +179,8 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
       expect(bits(d1 as Float32Array)).toEqual(bits(core.mishBackward(ones, x)));
       expect(bits(d2 as Float32Array)).toEqual(bits(core.mishSecondDerivative(x)));
-      // Near the roots of mish′ and mish″ an ulp bound means nothing: allow 2⁻²⁴ absolute there.
+      // Near the roots of mish′ and mish″ an ulp bound means nothing:
+      // allow 2⁻²⁴ absolute there.
       const tol = { ulps: 8, abs: () => 2 ** -24 };
       expect(checkAgainst('derivative', g, d1 as Float32Array, tol).violations.slice(0, 5)).toEqual(
         [],
@@ -244,7 +246,7 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       }
     });
 
-    it('accepts plain arrays and rejects non-float32 tensors with a TypeError naming the argument', () => {
+    it('accepts plain arrays; non-float32 tensors are a TypeError naming the argument', () => {
       const y = m.mish([1, 2, 3]);
       expect(y.shape).toEqual([3]);
       y.dispose();
@@ -457,7 +459,8 @@ for (const backendName of ['cpu', 'wasm'] as const) {
       expect(topology).toContain('"activation":"mish_native"'); // snake_case on disk
       expect(topology).toContain('"class_name":"MishNative"');
       const firstConfig = loaded.layers[0]?.getConfig();
-      expect(firstConfig?.['activation']).toBe('mishNative'); // camelCase again, not tfjs's built-in 'mish'
+      // camelCase again, not tfjs's built-in 'mish'
+      expect(firstConfig?.['activation']).toBe('mishNative');
       expect(loaded.layers[2]).toBeInstanceOf(m.Mish);
       expect(loaded.layers[2]?.name).toBe('mish_layer');
 

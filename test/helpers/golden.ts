@@ -120,7 +120,8 @@ const MIN_SUB: Record<Dtype, number> = { float32: pow2(-149), float64: pow2(-107
 const MANT: Record<Dtype, number> = { float32: 23, float64: 52 };
 const MIN_EXP: Record<Dtype, number> = { float32: -149, float64: -1074 };
 
-/** Spacing of the dtype at |v|: 2^(e−23) (float32) or 2^(e−52) (float64) where 2^e ≤ |v| < 2^(e+1),
+/** Spacing of the dtype at |v|: 2^(e−23) (float32) or 2^(e−52) (float64)
+ *  where 2^e ≤ |v| < 2^(e+1),
  *  never below the smallest subnormal; the smallest subnormal for 0; Infinity for ±Infinity,
  *  NaN for NaN. */
 export function ulp(v: number, dtype: Dtype): number {
@@ -135,9 +136,11 @@ export function ulp(v: number, dtype: Dtype): number {
   return pow2(Math.max(e - MANT[dtype], MIN_EXP[dtype]));
 }
 
-/** |computed − (round + err)| in ULPs of round, computed as ((computed − round) − err) / ulp(round).
+/** |computed − (round + err)| in ULPs of round,
+ *  computed as ((computed − round) − err) / ulp(round).
  *  NaN vs NaN → 0; NaN vs anything else → Infinity; equal infinities → 0; any other mismatch
- *  involving a non-finite value → Infinity. ±0 vs ∓0 is no error (signs are tested separately). */
+ *  involving a non-finite value → Infinity.
+ *  ±0 vs ∓0 is no error (signs are tested separately). */
 export function ulpError(computed: number, round: number, err: number, dtype: Dtype): number {
   const cNaN = Number.isNaN(computed);
   const rNaN = Number.isNaN(round);
