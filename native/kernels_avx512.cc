@@ -29,10 +29,12 @@ inline F32x16 operator*(F32x16 a, F32x16 b) { return _mm512_mul_ps(a.v, b.v); }
 inline F32x16 operator/(F32x16 a, F32x16 b) { return _mm512_div_ps(a.v, b.v); }
 inline F32x16 fma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
 inline F32x16 fma_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
-// Only valid where y already has the sign of x or is +0 (all that forward needs).
 inline F32x16 copy_sign(F32x16 y, F32x16 x) {
-  __m512i sign = _mm512_and_si512(_mm512_castps_si512(x.v), _mm512_set1_epi32(INT32_MIN));
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y.v), sign));
+  // Bitwise (y & ~sign) | (x & sign) in one VPTERNLOG: 0xE4 selects by the third operand.
+  __m512i sign = _mm512_set1_epi32(INT32_MIN);
+  __m512i xi = _mm512_castps_si512(x.v), yi = _mm512_castps_si512(y.v);
+  __m512i r = _mm512_ternarylogic_epi32(xi, yi, sign, 0xE4);
+  return _mm512_castsi512_ps(r);
 }
 inline F32x16 vmax(F32x16 a, F32x16 b) { return _mm512_max_ps(a.v, b.v); }
 inline F32x16 vmin(F32x16 a, F32x16 b) { return _mm512_min_ps(a.v, b.v); }
@@ -47,6 +49,13 @@ inline F32x16 round_int(F32x16 a) {
 }
 inline F32x16 pow2(F32x16 k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k.v); }
 inline F32x16 scale(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
+inline F32x16 mul_pow2(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
+inline F32x16 exp_for_sums(F32x16 r, F32x16 k) { return _mm512_scalef_ps(r.v, k.v); }
+inline F32x16 fnma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fnmadd_ps(a.v, b.v, c.v); }
+inline F32x16 mask_mul(__mmask16 m, F32x16 a, F32x16 b) {
+  return _mm512_mask_mul_ps(a.v, m, a.v, b.v);
+}
+inline F32x16 select_zero(__mmask16 m, F32x16 a) { return _mm512_maskz_mov_ps(m, a.v); }
 
 struct F64x8 {
   using Scalar = double;
@@ -61,10 +70,12 @@ inline F64x8 operator*(F64x8 a, F64x8 b) { return _mm512_mul_pd(a.v, b.v); }
 inline F64x8 operator/(F64x8 a, F64x8 b) { return _mm512_div_pd(a.v, b.v); }
 inline F64x8 fma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
 inline F64x8 fma_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
-// Only valid where y already has the sign of x or is +0 (all that forward needs).
 inline F64x8 copy_sign(F64x8 y, F64x8 x) {
-  __m512i sign = _mm512_and_si512(_mm512_castpd_si512(x.v), _mm512_set1_epi64(INT64_MIN));
-  return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(y.v), sign));
+  // Bitwise (y & ~sign) | (x & sign) in one VPTERNLOG: 0xE4 selects by the third operand.
+  __m512i sign = _mm512_set1_epi64(INT64_MIN);
+  __m512i xi = _mm512_castpd_si512(x.v), yi = _mm512_castpd_si512(y.v);
+  __m512i r = _mm512_ternarylogic_epi64(xi, yi, sign, 0xE4);
+  return _mm512_castsi512_pd(r);
 }
 inline F64x8 vmax(F64x8 a, F64x8 b) { return _mm512_max_pd(a.v, b.v); }
 inline F64x8 vmin(F64x8 a, F64x8 b) { return _mm512_min_pd(a.v, b.v); }
@@ -79,6 +90,13 @@ inline F64x8 round_int(F64x8 a) {
 }
 inline F64x8 pow2(F64x8 k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k.v); }
 inline F64x8 scale(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
+inline F64x8 mul_pow2(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
+inline F64x8 exp_for_sums(F64x8 r, F64x8 k) { return _mm512_scalef_pd(r.v, k.v); }
+inline F64x8 fnma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fnmadd_pd(a.v, b.v, c.v); }
+inline F64x8 mask_mul(__mmask8 m, F64x8 a, F64x8 b) {
+  return _mm512_mask_mul_pd(a.v, m, a.v, b.v);
+}
+inline F64x8 select_zero(__mmask8 m, F64x8 a) { return _mm512_maskz_mov_pd(m, a.v); }
 
 struct Lanes32 {
   using T = float;

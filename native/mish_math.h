@@ -165,10 +165,32 @@ template <class T>
 MISH_HD T copy_sign(T y, T x) {
   return std::copysign(y, x);
 }
+// c - a * b (one FNMA in the vector backends).
+template <class T>
+MISH_HD T fnma_(T a, T b, T c) {
+  return c - a * b;
+}
+// m ? a * b : a (one masked multiply with AVX-512).
+template <class M, class T>
+MISH_HD T mask_mul(M m, T a, T b) {
+  return select(m, a * b, a);
+}
+// m ? a : 0 (one zero-masked move with AVX-512, one AND with AVX2).
+template <class M, class T>
+MISH_HD T select_zero(M m, T a) {
+  return select(m, a, T(0));
+}
 // Nearest integer (ties to even) for |a| < 2^22 (float) or 2^51 (double).
 template <class T>
 MISH_HD T round_int(T a) {
   return (a + Consts<T>::round_magic) - Consts<T>::round_magic;
+}
+// Nearest integer to a * c for |a * c| < 2^22 (float) or 2^51 (double): with FMA the product
+// is rounded straight to an integer, one instruction fewer than round_int(a * c).
+template <class T>
+MISH_HD T round_mul(T a, T c) {
+  using S = scalar_t<T>;
+  return fma_(a, c, T(Consts<S>::round_magic)) - T(Consts<S>::round_magic);
 }
 // 2^k for an integral k in the normal exponent range, built from the exponent bits.
 template <class T>
@@ -194,7 +216,7 @@ struct Exp2k {
 template <class V>
 MISH_HD Exp2k<V> exp_parts(V a) {
   using C = Consts<scalar_t<V>>;
-  V k = round_int(a * V(C::log2e));
+  V k = round_mul(a, V(C::log2e));
   V s = fma_(k, V(-C::ln2_hi), a);
   s = fma_(k, V(-C::ln2_lo), s);
 
@@ -212,6 +234,21 @@ MISH_HD V scale(V v, V k) {
   return (v * pow2(half)) * pow2(k - half);
 }
 
+// v * 2^k for integral k in the normal exponent range (AVX-512: one VSCALEF).
+template <class V>
+MISH_HD V mul_pow2(V v, V k) {
+  return v * pow2(k);
+}
+
+// r * 2^k (u = e^-|x|) where u only enters sums next to constants, so below the normal range
+// any value under 2^emin will do: here r * 2^emin. AVX-512's VSCALEF gives the subnormal
+// itself in one instruction, which serves as well.
+template <class V>
+MISH_HD V exp_for_sums(V r, V k) {
+  using C = Consts<scalar_t<V>>;
+  return r * pow2(vmax(k, V(C::emin)));
+}
+
 // What every function needs from x: the clamped argument, the branch and u = e^-|x|.
 template <class V>
 struct Parts {
@@ -220,6 +257,7 @@ struct Parts {
   V k;
   V u;   // u, clamped to the normal range (for sums only)
   V q;   // Q of the branch
+  V c2;  // its u^2 coefficient: 1 (x < 0) or 2
   decltype(lt(V(0), V(0))) neg;
 };
 
@@ -232,11 +270,11 @@ MISH_HD Parts<V> parts(V x) {
   Exp2k<V> e = exp_parts(neg_abs(p.xd));
   p.r = e.r;
   p.k = e.k;
-  p.u = e.r * pow2(vmax(e.k, V(C::emin)));
+  p.u = exp_for_sums(e.r, e.k);
 
-  // x < 0: u^2 + 2u + 2;  x >= 0: 2u^2 + 2u + 1
-  V two_u = p.u + p.u;
-  p.q = select(p.neg, fma_(p.u, p.u + V(2), V(2)), fma_(two_u, p.u + V(1), V(1)));
+  // x < 0: u^2 + 2u + 2;  x >= 0: 2u^2 + 2u + 1. Per-lane coefficients, one Horner form.
+  p.c2 = select(p.neg, V(1), V(2));
+  p.q = fma_(fma_(p.c2, p.u, V(2)), p.u, select(p.neg, V(2), V(1)));
   return p;
 }
 
@@ -246,10 +284,11 @@ MISH_HD V forward(V x) {
 
   // x < 0: f = x u (1 - h) with h = u(u + 1) / Q;  x >= 0: f = x (1 - h) with h = 2u^2 / Q.
   // x - x h in one FMA keeps the error near one rounding where h is small.
-  V h = (p.u * select(p.neg, p.u + V(1), p.u + p.u)) / p.q;
-  V a = select(p.neg, p.xd * p.r, p.xd);
+  // The numerator u(c2 u + [x < 0]) is u(u + 1) or 2u^2.
+  V h = (p.u * fma_(p.c2, p.u, select_zero(p.neg, V(1)))) / p.q;
+  V a = mask_mul(p.neg, p.xd, p.r);
   V b = select(p.neg, a, x);
-  V y = scale(fma_(V(0) - a, h, b), select(p.neg, p.k, V(0)));
+  V y = scale(fnma_(a, h, b), select_zero(p.neg, p.k));
   return copy_sign(y, x);
 }
 
@@ -294,12 +333,12 @@ MISH_HD V backward(V dy, V x) {
   Parts<V> p = parts(x);
   Tail<V> t = derivative_tail(p);
 
-  V h = round_int(t.k * V(0.5));
-  V lo_part = t.v * pow2(h);
-  V rest = pow2(t.k - h);
-  V a = select(p.neg, lo_part, fma_(lo_part, rest, V(1)));
+  V h = round_mul(t.k, V(0.5));
+  V lo_part = mul_pow2(t.v, h);
+  V rest = t.k - h;
+  V a = select(p.neg, lo_part, fma_(lo_part, pow2(rest), V(1)));
   a = select(lt(x, V(C::lo)), V(-0.0), a);
-  return (dy * a) * select(p.neg, rest, V(1));
+  return mul_pow2(dy * a, select_zero(p.neg, rest));
 }
 
 template <class V>
