@@ -28,6 +28,8 @@ inline F32x8 operator*(F32x8 a, F32x8 b) { return _mm256_mul_ps(a.v, b.v); }
 inline F32x8 operator/(F32x8 a, F32x8 b) { return _mm256_div_ps(a.v, b.v); }
 inline F32x8 fma_(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
 inline F32x8 fma_exact(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
+inline F32x8 fms_exact(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fmsub_ps(a.v, b.v, c.v); }
+inline F32x8 fnma_exact(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fnmadd_ps(a.v, b.v, c.v); }
 // Only valid where y already has the sign of x or is +0 (all that forward needs).
 inline F32x8 copy_sign(F32x8 y, F32x8 x) {
   return _mm256_or_ps(y.v, _mm256_and_ps(x.v, _mm256_set1_ps(-0.0f)));
@@ -64,6 +66,8 @@ inline F64x4 operator*(F64x4 a, F64x4 b) { return _mm256_mul_pd(a.v, b.v); }
 inline F64x4 operator/(F64x4 a, F64x4 b) { return _mm256_div_pd(a.v, b.v); }
 inline F64x4 fma_(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
 inline F64x4 fma_exact(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fmadd_pd(a.v, b.v, c.v); }
+inline F64x4 fms_exact(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fmsub_pd(a.v, b.v, c.v); }
+inline F64x4 fnma_exact(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fnmadd_pd(a.v, b.v, c.v); }
 // Only valid where y already has the sign of x or is +0 (all that forward needs).
 inline F64x4 copy_sign(F64x4 y, F64x4 x) {
   return _mm256_or_pd(y.v, _mm256_and_pd(x.v, _mm256_set1_pd(-0.0)));

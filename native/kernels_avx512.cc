@@ -29,6 +29,8 @@ inline F32x16 operator*(F32x16 a, F32x16 b) { return _mm512_mul_ps(a.v, b.v); }
 inline F32x16 operator/(F32x16 a, F32x16 b) { return _mm512_div_ps(a.v, b.v); }
 inline F32x16 fma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
 inline F32x16 fma_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
+inline F32x16 fms_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fmsub_ps(a.v, b.v, c.v); }
+inline F32x16 fnma_exact(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fnmadd_ps(a.v, b.v, c.v); }
 inline F32x16 copy_sign(F32x16 y, F32x16 x) {
   // Bitwise (y & ~sign) | (x & sign) in one VPTERNLOG: 0xE4 selects by the third operand.
   __m512i sign = _mm512_set1_epi32(INT32_MIN);
@@ -70,6 +72,8 @@ inline F64x8 operator*(F64x8 a, F64x8 b) { return _mm512_mul_pd(a.v, b.v); }
 inline F64x8 operator/(F64x8 a, F64x8 b) { return _mm512_div_pd(a.v, b.v); }
 inline F64x8 fma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
 inline F64x8 fma_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmadd_pd(a.v, b.v, c.v); }
+inline F64x8 fms_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fmsub_pd(a.v, b.v, c.v); }
+inline F64x8 fnma_exact(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fnmadd_pd(a.v, b.v, c.v); }
 inline F64x8 copy_sign(F64x8 y, F64x8 x) {
   // Bitwise (y & ~sign) | (x & sign) in one VPTERNLOG: 0xE4 selects by the third operand.
   __m512i sign = _mm512_set1_epi64(INT64_MIN);

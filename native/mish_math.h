@@ -138,6 +138,15 @@ template <class T>
 MISH_HD T fma_exact(T a, T b, T c) {
   return std::fma(a, b, c);
 }
+// a * b - c and c - a * b, rounded once.
+template <class T>
+MISH_HD T fms_exact(T a, T b, T c) {
+  return std::fma(a, b, -c);
+}
+template <class T>
+MISH_HD T fnma_exact(T a, T b, T c) {
+  return std::fma(-a, b, c);
+}
 // Returns b when either is NaN, like x86 MAXPS(a, b): with the clamp bounds as a, a NaN x
 // flows through every formula and comes out as NaN.
 template <class T>
@@ -303,9 +312,10 @@ template <class V>
 MISH_HD Tail<V> derivative_tail(const Parts<V>& p) {
   // W = 4(x + a) + u (4x + b + u (c + d u)): the pair that cancels next to the zero of f'
   // (x near -1.19) or of f' - 1 (x near 0.5) is 4(x + a), which is exact there.
-  V in = fma_(select(p.neg, V(1), V(0)), p.u, select(p.neg, V(4), V(-4)));
+  // 4x + 4a is rounded as 4 (x + a) is: scaling by 4 commutes with rounding.
+  V in = select(p.neg, p.u + V(4), V(-4));
   in = fma_(in, p.u, fma_(V(4), p.xd, select(p.neg, V(6), V(-4))));
-  V w = fma_(in, p.u, V(4) * (p.xd + select(p.neg, V(1), V(-0.5))));
+  V w = fma_(in, p.u, fma_(V(4), p.xd, select(p.neg, V(4), V(-2))));
 
   // Q^2 as one polynomial: u^4 + 4u^3 + 8u^2 + 8u + 4 or 4u^4 + 8u^3 + 8u^2 + 4u + 1.
   V q2 = fma_(select(p.neg, V(1), V(4)), p.u, select(p.neg, V(4), V(8)));
@@ -318,9 +328,9 @@ MISH_HD Tail<V> derivative_tail(const Parts<V>& p) {
   V m = select(p.neg, p.r, p.r * p.r);
   V inv = V(1) / q2;
   V mw = m * w;
-  V mw_err = fma_exact(m, w, V(0) - mw);
+  V mw_err = fms_exact(m, w, mw);
   V t = mw * inv;
-  V rem = fma_exact(V(0) - t, q2, mw);
+  V rem = fnma_exact(t, q2, mw);
   return {fma_(rem + mw_err, inv, t), select(p.neg, p.k, p.k + p.k)};
 }
 
