@@ -143,9 +143,9 @@ void execute(const KernelTable* t, const Call& c) {
   if (c.x.length == 0) return;
   int op = static_cast<int>(c.op);
   if (c.x.dtype == Dtype::kFloat32) {
-    run_typed<float>(t->f32[op], t->parallel_min_f32, c);
+    run_typed<float>(kernel_for<float>(t, c.op, c.x.length), t->parallel_min_f32, c);
   } else {
-    run_typed<double>(t->f64[op], t->parallel_min_f64, c);
+    run_typed<double>(kernel_for<double>(t, c.op, c.x.length), t->parallel_min_f64, c);
   }
 }
 

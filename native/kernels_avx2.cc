@@ -104,8 +104,14 @@ struct Lanes32 {
   using V = F32x8;
   static constexpr size_t kWidth = 8;
   static constexpr size_t kUnroll = 4;
+  static constexpr bool kCanStream = true;
   static V load(const T* p) { return _mm256_loadu_ps(p); }
   static void store(T* p, V v) { _mm256_storeu_ps(p, v.v); }
+  static void stream(T* p, V v) { _mm256_stream_ps(p, v.v); }
+  static void fence() { _mm_sfence(); }
+  static void prefetch(const void* p) {
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+  }
   static V load_tail(const T* p, size_t n) { return _mm256_maskload_ps(p, tail_mask32(n)); }
   static void store_tail(T* p, V v, size_t n) { _mm256_maskstore_ps(p, tail_mask32(n), v.v); }
 };
@@ -114,8 +120,14 @@ struct Lanes64 {
   using V = F64x4;
   static constexpr size_t kWidth = 4;
   static constexpr size_t kUnroll = 4;
+  static constexpr bool kCanStream = true;
   static V load(const T* p) { return _mm256_loadu_pd(p); }
   static void store(T* p, V v) { _mm256_storeu_pd(p, v.v); }
+  static void stream(T* p, V v) { _mm256_stream_pd(p, v.v); }
+  static void fence() { _mm_sfence(); }
+  static void prefetch(const void* p) {
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+  }
   static V load_tail(const T* p, size_t n) { return _mm256_maskload_pd(p, tail_mask64(n)); }
   static void store_tail(T* p, V v, size_t n) { _mm256_maskstore_pd(p, tail_mask64(n), v.v); }
 };

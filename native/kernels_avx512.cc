@@ -107,9 +107,15 @@ struct Lanes32 {
   using V = F32x16;
   static constexpr size_t kWidth = 16;
   static constexpr size_t kUnroll = 4;
+  static constexpr bool kCanStream = true;
   static __mmask16 mask(size_t n) { return static_cast<__mmask16>((1u << n) - 1); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
   static void store(T* p, V v) { _mm512_storeu_ps(p, v.v); }
+  static void stream(T* p, V v) { _mm512_stream_ps(p, v.v); }
+  static void fence() { _mm_sfence(); }
+  static void prefetch(const void* p) {
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+  }
   static V load_tail(const T* p, size_t n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_ps(p, mask(n), v.v); }
 };
@@ -118,9 +124,15 @@ struct Lanes64 {
   using V = F64x8;
   static constexpr size_t kWidth = 8;
   static constexpr size_t kUnroll = 4;
+  static constexpr bool kCanStream = true;
   static __mmask8 mask(size_t n) { return static_cast<__mmask8>((1u << n) - 1); }
   static V load(const T* p) { return _mm512_loadu_pd(p); }
   static void store(T* p, V v) { _mm512_storeu_pd(p, v.v); }
+  static void stream(T* p, V v) { _mm512_stream_pd(p, v.v); }
+  static void fence() { _mm_sfence(); }
+  static void prefetch(const void* p) {
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+  }
   static V load_tail(const T* p, size_t n) { return _mm512_maskz_loadu_pd(mask(n), p); }
   static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_pd(p, mask(n), v.v); }
 };

@@ -13,6 +13,7 @@ struct ScalarLanes {
   using V = Compute;
   static constexpr size_t kWidth = 1;
   static constexpr size_t kUnroll = 2;
+  static constexpr bool kCanStream = false;
   static V load(const T* p) { return *p; }
   static void store(T* p, V v) { *p = static_cast<T>(v); }
   static V load_tail(const T*, size_t) { return V(0); }  // never called: width 1 has no tail

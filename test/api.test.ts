@@ -182,3 +182,45 @@ describe('native choice', () => {
     expect(firstDifference(all, one)).toBeNull();
   });
 });
+
+// Outputs of 48 MiB and more are written with non-temporal stores after a masked head step
+// that aligns out (native/kernels.h kStreamMinBytes). Each ISA's result there must be the
+// one its plain path gives piecewise, at every alignment of out, in place too, and nothing
+// next to out may change.
+describe.each(nativeIsas.filter((isa) => isa !== 'scalar'))('streaming stores, cpu/%s', (isa) => {
+  it.each(['float32', 'float64'] as const)('%s: same values as the plain path', (dtype) => {
+    const bytes = dtype === 'float32' ? 4 : 8;
+    const n = (48 * 2 ** 20) / bytes + 37;
+    const x = sample(dtype, n, 3);
+    const dy = sample(dtype, n, 4);
+    setBackend('cpu');
+    setIsa(isa);
+    // The plain path: pieces well under the cutoff.
+    const piece = 2 ** 20;
+    const wantF = make(dtype, n);
+    const wantB = make(dtype, n);
+    for (let i = 0; i < n; i += piece) {
+      mish(x.subarray(i, i + piece), wantF.subarray(i, i + piece));
+      mishBackward(
+        dy.subarray(i, i + piece),
+        x.subarray(i, i + piece),
+        wantB.subarray(i, i + piece),
+      );
+    }
+    const pad = 16;
+    for (const offset of [0, 1, 5]) {
+      const backing = make(dtype, n + 2 * pad).fill(777);
+      const out = backing.subarray(pad + offset, pad + offset + n);
+      expect(mish(x, out)).toBe(out);
+      expect(firstDifference(out, wantF)).toBeNull();
+      expect(mishBackward(dy, x, out)).toBe(out);
+      expect(firstDifference(out, wantB)).toBeNull();
+      const around = [...backing.subarray(0, pad + offset), ...backing.subarray(pad + offset + n)];
+      expect(around.every((v) => v === 777)).toBe(true);
+      out.set(x);
+      mish(out, out);
+      expect(firstDifference(out, wantF)).toBeNull();
+    }
+    reset();
+  });
+});

@@ -2,6 +2,7 @@
 // apart: for each instruction set this CPU has, dtype, op and size, the median G elements/s
 // of one thread and of the pool (all threads), beside memcpy of the same bytes.
 //   build: npm run build:cmake;  run: npm run bench:native [-- --quick] [--json FILE]
+//   [--isa NAME] [--sizes A-B]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,10 +69,11 @@ void run_dtype(const KernelTable* t, const char* dtype, const std::vector<int>& 
     for (int op : {0, 1}) {
       Kernel<T> k;
       size_t cutoff;
+      k = kernel_for<T>(t, static_cast<Op>(op), n);
       if constexpr (sizeof(T) == 4) {
-        k = t->f32[op], cutoff = t->parallel_min_f32;
+        cutoff = t->parallel_min_f32;
       } else {
-        k = t->f64[op], cutoff = t->parallel_min_f64;
+        cutoff = t->parallel_min_f64;
       }
       Row r{t->isa, dtype, names[op], e, 0, 0, 0};
       set_threads(1);
@@ -99,22 +101,36 @@ void run_dtype(const KernelTable* t, const char* dtype, const std::vector<int>& 
 int main(int argc, char** argv) {
   bool quick = false;
   const char* json = nullptr;
+  const char* only = nullptr;
+  int lo = 0, hi = 0;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
       json = argv[++i];
+    } else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+      only = argv[++i];
+    } else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc &&
+               sscanf(argv[i + 1], "%d-%d", &lo, &hi) == 2 && 4 <= lo && lo <= hi && hi <= 28) {
+      ++i;
     } else {
-      fprintf(stderr, "usage: bench_native [--quick] [--json FILE]\n");
+      fprintf(stderr,
+              "usage: bench_native [--quick] [--json FILE] [--isa scalar|avx2|avx512] "
+              "[--sizes A-B (powers of two, 4 <= A <= B <= 28)]\n");
       return 2;
     }
   }
   std::vector<int> exps = quick ? std::vector<int>{10, 16, 22} : std::vector<int>{10, 12, 14, 16,
                                                                                 18, 20, 22, 24};
+  if (hi != 0) {
+    exps.clear();
+    for (int e = lo; e <= hi; ++e) exps.push_back(e);
+  }
   int samples = quick ? 3 : 7;
 
   std::vector<Row> rows;
   for (const char* isa : {"scalar", "avx2", "avx512"}) {
+    if (only && strcmp(only, isa) != 0) continue;
     std::string why;
     const KernelTable* t = table_for(isa, &why);
     if (!t) {
