@@ -21,8 +21,9 @@ struct KernelTable {
   Kernel<float> f32_stream[kOpCount];
   Kernel<double> f64_stream[kOpCount];
   // Smallest call (elements) worth splitting across threads, for float32 and float64: about
-  // 250 us of one thread's work, where waking the pool (35-95 us on the development VM) stops
-  // costing more than it saves. From the thread sweep of `npm run bench` (bench/RESULTS.md).
+  // 5-10 us of one thread's work, where two threads first beat one in back-to-back calls
+  // (the pool's helpers spin briefly between calls; pool.cc). From a forced two-thread sweep
+  // of bench_native on the development VM, 2^8 to 2^19 elements (bench/RESULTS.md).
   size_t parallel_min_f32;
   size_t parallel_min_f64;
 };

@@ -132,8 +132,8 @@ struct Lanes64 {
   static void store_tail(T* p, V v, size_t n) { _mm256_maskstore_pd(p, tail_mask64(n), v.v); }
 };
 
-constexpr KernelTable kTable = make_table<Lanes32, Lanes64>("avx2", size_t(1) << 18,
-                                                                size_t(1) << 17);
+constexpr KernelTable kTable = make_table<Lanes32, Lanes64>("avx2", size_t(1) << 14,
+                                                                size_t(1) << 13);
 
 }  // namespace
 

@@ -137,8 +137,8 @@ struct Lanes64 {
   static void store_tail(T* p, V v, size_t n) { _mm512_mask_storeu_pd(p, mask(n), v.v); }
 };
 
-constexpr KernelTable kTable = make_table<Lanes32, Lanes64>("avx512", size_t(1) << 19,
-                                                                  size_t(1) << 18);
+constexpr KernelTable kTable = make_table<Lanes32, Lanes64>("avx512", size_t(1) << 14,
+                                                                  size_t(1) << 13);
 
 }  // namespace
 

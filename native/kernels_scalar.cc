@@ -21,7 +21,7 @@ struct ScalarLanes {
 };
 
 constexpr KernelTable kTable = make_table<ScalarLanes<float, double>, ScalarLanes<double, double>>(
-    "scalar", size_t(1) << 15, size_t(1) << 15);
+    "scalar", size_t(1) << 10, size_t(1) << 10);
 
 }  // namespace
 
