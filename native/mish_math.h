@@ -43,6 +43,14 @@
 // of degree 4 (float32) or 9 (float64); scripts/exp_constants.py derives every constant here
 // and prints the fit error: 0.08 ulp (float32) and 0.07 ulp (float64) of exp(s).
 //
+// Division: each of f and f' takes one correctly rounded IEEE division per element (f'' one
+// more in Q^3's place). The divider runs beside the FMA ports; with AVX-512 the loops are bound
+// by ports 0 and 5 (llvm-mca -mcpu=sapphirerapids: ~34 instructions a vector for f, ~55 for
+// f'), not by the divider, and a reciprocal estimate (VRCP14) refined by a Newton step measured
+// no faster in bench_native while adding up to an ulp, so the kernels keep the division.
+// What did pay was fewer instructions: per-lane coefficient selects, masked multiplies, FNMA
+// forms and VSCALEF for every power of two (AVX-512), and k rounded within its FMA.
+//
 // The header is included by translation units compiled with different instruction sets, so
 // everything in it has internal linkage: no inline function compiled for AVX-512 can be
 // picked by the linker for the scalar path.
