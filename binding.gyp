@@ -1,13 +1,15 @@
 {
   # Each instruction set's kernel file is a static library with its own flags; the binding and
   # the scalar kernels stay at the target's baseline, so the addon loads on any CPU of the
-  # architecture. Nothing is built with -march=native.
+  # architecture. Nothing is built with -march=native. -ffp-contract=off: the kernels round
+  # where mish_math.h says (every FMA is written out); the compiler fuses nothing itself.
   "target_defaults": {
-    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=off"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "OTHER_CFLAGS": ["-ffp-contract=off"],
       "MACOSX_DEPLOYMENT_TARGET": "10.15"
     },
     "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1}},

@@ -7,6 +7,7 @@
 export const C = {
   lo: -760,
   hi: 400,
+  dhi: 22,
   emin: -1022,
   roundMagic: 6755399441055744, // 0x1.8p52
   log2e: 1.4426950408889634,
@@ -19,13 +20,15 @@ export const C = {
   ],
 } as const;
 
-// 2^k for integral k in [-1200, 0]: every power the formulas need (k, k/2, 2k/2).
+// 2^k for integral k in [-1200, 64]: every power the formulas need (k, k/2, 2k/2; up to
+// e^dhi for the derivative).
 const POW2_MIN = -1200;
-const POW2 = new Float64Array(-POW2_MIN + 1);
-for (let k = 0; k <= -POW2_MIN; k++) POW2[k] = 2 ** -k;
+const POW2_MAX = 64;
+const POW2 = new Float64Array(POW2_MAX - POW2_MIN + 1);
+for (let k = POW2_MIN; k <= POW2_MAX; k++) POW2[k - POW2_MIN] = 2 ** k;
 
 function pow2(k: number): number {
-  return POW2[-k];
+  return POW2[k - POW2_MIN];
 }
 
 function roundInt(a: number): number {
@@ -86,41 +89,49 @@ export function forward(x: number): number {
   return y === 0 ? (x < 0 || Object.is(x, -0) ? -0 : 0) : y;
 }
 
-// f'(x) - [x >= 0] = tailV * 2^tailK (derivative_tail in the header).
-let tailV = 0;
-let tailK = 0;
+// derivative_parts in the header: one set of polynomials in n = e^x for every x.
+// x < 0: f' = dv * 2^dk; x >= 0: f' = dOne.
+let dv = 0;
+let dk = 0;
+let dOne = 0;
 
-function derivativeTail(): void {
-  let inner = (neg ? 1 : 0) * u + (neg ? 4 : -4);
-  inner = inner * u + (4 * xd + (neg ? 6 : -4));
-  const w = inner * u + 4 * (xd + (neg ? 1 : -0.5));
+function derivativeParts(x: number): void {
+  let xc = x > C.lo ? x : C.lo;
+  xc = xc < C.dhi ? xc : C.dhi;
+  const kk = roundInt(xc * C.log2e);
+  let s = xc - kk * C.ln2Hi;
+  s = s - kk * C.ln2Lo;
+  const P = C.poly;
+  let p = P[9];
+  for (let i = 8; i >= 0; i--) p = p * s + P[i];
+  const rr = s * s * p + s + 1;
+  const n = rr * pow2(kk > C.emin ? kk : C.emin);
 
-  let q2 = (neg ? 1 : 4) * u + (neg ? 4 : 8);
-  q2 = q2 * u + 8;
-  q2 = q2 * u + (neg ? 8 : 4);
-  q2 = q2 * u + (neg ? 4 : 1);
-
-  const m = neg ? r : r * r;
+  const x4 = 4 * xc;
+  const n4 = n + 4;
+  const w = (n4 * n + (x4 + 6)) * n + (x4 + 4);
+  const q2 = ((n4 * n + 8) * n + 8) * n + 4;
   const inv = 1 / q2;
-  const mw = m * w;
-  const mwErr = productError(m, w, mw);
+  const d = n * (n * (x4 - 2) + (x4 - 4)) - 4;
+
+  const mw = rr * w;
+  const mwErr = productError(rr, w, mw);
   const t = mw * inv;
   const tq = t * q2;
   const rem = mw - tq - productError(t, q2, tq);
-  tailV = (rem + mwErr) * inv + t;
-  tailK = neg ? k : k + k;
+  dv = (rem + mwErr) * inv + t;
+  dk = kk;
+  dOne = d * inv + 1;
 }
 
 export function backward(dy: number, x: number): number {
   if (x !== x) return x;
-  parts(x);
-  derivativeTail();
-  const h = roundInt(tailK * 0.5);
-  const loPart = tailV * pow2(h);
-  const rest = pow2(tailK - h);
-  let a = neg ? loPart : loPart * rest + 1;
-  if (x < C.lo) a = -0;
-  return dy * a * (neg ? rest : 1);
+  derivativeParts(x);
+  if (x >= 0) return dy * dOne;
+  const v = x < C.lo ? -0 : dv;
+  // scale_with: h = floor(k / 2)
+  const h = roundInt((dk - 0.5) * 0.5);
+  return dy * (v * pow2(h)) * pow2(dk - h);
 }
 
 export function derivative(x: number): number {

@@ -38,6 +38,7 @@ inline F32x8 vmax(F32x8 a, F32x8 b) { return _mm256_max_ps(a.v, b.v); }
 inline F32x8 vmin(F32x8 a, F32x8 b) { return _mm256_min_ps(a.v, b.v); }
 inline F32x8 neg_abs(F32x8 a) { return _mm256_or_ps(a.v, _mm256_set1_ps(-0.0f)); }
 inline M32x8 lt(F32x8 a, F32x8 b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ)}; }
+inline M32x8 ge(F32x8 a, F32x8 b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_GE_OQ)}; }
 inline F32x8 select(M32x8 m, F32x8 a, F32x8 b) { return _mm256_blendv_ps(b.v, a.v, m.m); }
 inline F32x8 select_zero(M32x8 m, F32x8 a) { return _mm256_and_ps(m.m, a.v); }
 inline F32x8 fnma_(F32x8 a, F32x8 b, F32x8 c) { return _mm256_fnmadd_ps(a.v, b.v, c.v); }
@@ -76,6 +77,7 @@ inline F64x4 vmax(F64x4 a, F64x4 b) { return _mm256_max_pd(a.v, b.v); }
 inline F64x4 vmin(F64x4 a, F64x4 b) { return _mm256_min_pd(a.v, b.v); }
 inline F64x4 neg_abs(F64x4 a) { return _mm256_or_pd(a.v, _mm256_set1_pd(-0.0)); }
 inline M64x4 lt(F64x4 a, F64x4 b) { return {_mm256_cmp_pd(a.v, b.v, _CMP_LT_OQ)}; }
+inline M64x4 ge(F64x4 a, F64x4 b) { return {_mm256_cmp_pd(a.v, b.v, _CMP_GE_OQ)}; }
 inline F64x4 select(M64x4 m, F64x4 a, F64x4 b) { return _mm256_blendv_pd(b.v, a.v, m.m); }
 inline F64x4 select_zero(M64x4 m, F64x4 a) { return _mm256_and_pd(m.m, a.v); }
 inline F64x4 fnma_(F64x4 a, F64x4 b, F64x4 c) { return _mm256_fnmadd_pd(a.v, b.v, c.v); }

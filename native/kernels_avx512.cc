@@ -45,6 +45,7 @@ inline F32x16 neg_abs(F32x16 a) {
       _mm512_or_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(INT32_MIN)));
 }
 inline __mmask16 lt(F32x16 a, F32x16 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
+inline __mmask16 ge(F32x16 a, F32x16 b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GE_OQ); }
 inline F32x16 select(__mmask16 m, F32x16 a, F32x16 b) { return _mm512_mask_blend_ps(m, b.v, a.v); }
 inline F32x16 round_int(F32x16 a) {
   return _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -52,12 +53,20 @@ inline F32x16 round_int(F32x16 a) {
 inline F32x16 pow2(F32x16 k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k.v); }
 inline F32x16 scale(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
 inline F32x16 mul_pow2(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
+inline F32x16 scale_with(F32x16 d, F32x16 v, F32x16 k) {
+  __m512 half = _mm512_mul_ps(k.v, _mm512_set1_ps(0.5));
+  __m512 y = _mm512_mul_ps(d.v, _mm512_scalef_ps(v.v, half));
+  return _mm512_scalef_ps(y, _mm512_add_ps(half, _mm512_set1_ps(0.5)));
+}
 inline F32x16 exp_for_sums(F32x16 r, F32x16 k) { return _mm512_scalef_ps(r.v, k.v); }
 inline F32x16 fnma_(F32x16 a, F32x16 b, F32x16 c) { return _mm512_fnmadd_ps(a.v, b.v, c.v); }
 inline F32x16 mask_mul(__mmask16 m, F32x16 a, F32x16 b) {
   return _mm512_mask_mul_ps(a.v, m, a.v, b.v);
 }
 inline F32x16 select_zero(__mmask16 m, F32x16 a) { return _mm512_maskz_mov_ps(m, a.v); }
+inline F32x16 select_mul(__mmask16 m, F32x16 a, F32x16 b, F32x16 c) {
+  return _mm512_mask_mul_ps(c.v, m, a.v, b.v);
+}
 
 struct F64x8 {
   using Scalar = double;
@@ -88,6 +97,7 @@ inline F64x8 neg_abs(F64x8 a) {
       _mm512_or_si512(_mm512_castpd_si512(a.v), _mm512_set1_epi64(INT64_MIN)));
 }
 inline __mmask8 lt(F64x8 a, F64x8 b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ); }
+inline __mmask8 ge(F64x8 a, F64x8 b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_GE_OQ); }
 inline F64x8 select(__mmask8 m, F64x8 a, F64x8 b) { return _mm512_mask_blend_pd(m, b.v, a.v); }
 inline F64x8 round_int(F64x8 a) {
   return _mm512_roundscale_pd(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -95,12 +105,20 @@ inline F64x8 round_int(F64x8 a) {
 inline F64x8 pow2(F64x8 k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k.v); }
 inline F64x8 scale(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
 inline F64x8 mul_pow2(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
+inline F64x8 scale_with(F64x8 d, F64x8 v, F64x8 k) {
+  __m512d half = _mm512_mul_pd(k.v, _mm512_set1_pd(0.5));
+  __m512d y = _mm512_mul_pd(d.v, _mm512_scalef_pd(v.v, half));
+  return _mm512_scalef_pd(y, _mm512_add_pd(half, _mm512_set1_pd(0.5)));
+}
 inline F64x8 exp_for_sums(F64x8 r, F64x8 k) { return _mm512_scalef_pd(r.v, k.v); }
 inline F64x8 fnma_(F64x8 a, F64x8 b, F64x8 c) { return _mm512_fnmadd_pd(a.v, b.v, c.v); }
 inline F64x8 mask_mul(__mmask8 m, F64x8 a, F64x8 b) {
   return _mm512_mask_mul_pd(a.v, m, a.v, b.v);
 }
 inline F64x8 select_zero(__mmask8 m, F64x8 a) { return _mm512_maskz_mov_pd(m, a.v); }
+inline F64x8 select_mul(__mmask8 m, F64x8 a, F64x8 b, F64x8 c) {
+  return _mm512_mask_mul_pd(c.v, m, a.v, b.v);
+}
 
 struct Lanes32 {
   using T = float;

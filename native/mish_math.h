@@ -84,6 +84,8 @@ struct Consts<float> {
   // with g == 1 there, so it is computed from x unclamped.
   static constexpr float lo = -115.0f;
   static constexpr float hi = 60.0f;
+  // Above dhi, f' rounds to 1: f'(x) - 1 < 4x e^-2x < 2^-30 there.
+  static constexpr float dhi = 12.0f;
   static constexpr float emin = -126.0f;  // smallest normal exponent
   static constexpr float round_magic = 0x1.8p23f;
   static constexpr Bits round_magic_bits = 0x4B400000u;
@@ -102,6 +104,7 @@ struct Consts<double> {
   using Bits = uint64_t;
   static constexpr double lo = -760.0;  // |f(-760)| < 2^-1090
   static constexpr double hi = 400.0;   // f'(400) == 1, |f''(400)| < 2^-1140
+  static constexpr double dhi = 22.0;   // f'(x) - 1 < 4x e^-2x < 2^-56 above
   static constexpr double emin = -1022.0;
   static constexpr double round_magic = 0x1.8p52;
   static constexpr Bits round_magic_bits = 0x4338000000000000ull;
@@ -174,6 +177,10 @@ MISH_HD bool lt(T a, T b) {
   return a < b;
 }
 template <class T>
+MISH_HD bool ge(T a, T b) {
+  return a >= b;
+}
+template <class T>
 MISH_HD T select(bool m, T a, T b) {
   return m ? a : b;
 }
@@ -191,6 +198,11 @@ MISH_HD T fnma_(T a, T b, T c) {
 template <class M, class T>
 MISH_HD T mask_mul(M m, T a, T b) {
   return select(m, a * b, a);
+}
+// m ? a * b : c (one masked multiply with AVX-512).
+template <class M, class T>
+MISH_HD T select_mul(M m, T a, T b, T c) {
+  return select(m, a * b, c);
 }
 // m ? a : 0 (one zero-masked move with AVX-512, one AND with AVX2).
 template <class M, class T>
@@ -251,6 +263,16 @@ MISH_HD V scale(V v, V k) {
   return (v * pow2(half)) * pow2(k - half);
 }
 
+// (d * (v 2^h)) * 2^(k-h) with h = floor(k / 2), for integral k >= 2 * emin and v in the
+// normal range: d * v * 2^k rounded once, even when the result is subnormal, and with no
+// overflow of d * v where 2^k is small. AVX-512's VSCALEF floors its exponent, so there
+// 2^h and 2^(k-h) are scalef by k/2 and by k/2 + 1/2.
+template <class V>
+MISH_HD V scale_with(V d, V v, V k) {
+  V h = round_mul(k - V(0.5), V(0.5));
+  return (d * (v * pow2(h))) * pow2(k - h);
+}
+
 // v * 2^k for integral k in the normal exponent range (AVX-512: one VSCALEF).
 template <class V>
 MISH_HD V mul_pow2(V v, V k) {
@@ -309,54 +331,60 @@ MISH_HD V forward(V x) {
   return copy_sign(y, x);
 }
 
-// f'(x) - [x >= 0] = v * 2^k: the part of f' that can be tiny, before its scaling.
+// What f' needs from x, from one set of polynomials in n = e^x (x clamped to [lo, dhi]) with
+// no per-lane coefficients to select:
+//   f' = n W / Q^2,  W = 4(x + 1) + n (4x + 6 + n (n + 4)),  Q^2 = (n^2 + 2n + 2)^2,
+//   f' = 1 + D / Q^2,  D = n W - Q^2 = n (n (4x - 2) + 4x - 4) - 4.
+// x < 0 takes the first form (the header comment's, with u = n): f' = v * 2^k. x >= 0 takes
+// the second, one = 1 + D / Q^2, whose small part keeps its relative accuracy, so f' becomes
+// exactly 1 where rounding says so and not before; nothing in D cancels except next to the
+// crossing of f' = 1 (x near 0.8), where D / Q^2 is tiny beside the 1. At dhi, f' rounds to 1;
+// n^4 stays far from overflow.
 template <class V>
-struct Tail {
-  V v;
+struct Derivative {
+  V v;    // x < 0: f' = v * 2^k
   V k;
+  V one;  // x >= 0: f'
+  decltype(lt(V(0), V(0))) pos;  // x >= 0 (false for NaN, whose v is NaN)
 };
 
 template <class V>
-MISH_HD Tail<V> derivative_tail(const Parts<V>& p) {
-  // W = 4(x + a) + u (4x + b + u (c + d u)): the pair that cancels next to the zero of f'
-  // (x near -1.19) or of f' - 1 (x near 0.5) is 4(x + a), which is exact there.
-  // 4x + 4a is rounded as 4 (x + a) is: scaling by 4 commutes with rounding.
-  V in = select(p.neg, p.u + V(4), V(-4));
-  in = fma_(in, p.u, fma_(V(4), p.xd, select(p.neg, V(6), V(-4))));
-  V w = fma_(in, p.u, fma_(V(4), p.xd, select(p.neg, V(4), V(-2))));
+MISH_HD Derivative<V> derivative_parts(V x) {
+  using C = Consts<scalar_t<V>>;
+  V xd = vmin(V(C::dhi), vmax(V(C::lo), x));
+  Exp2k<V> e = exp_parts(xd);
+  V n = exp_for_sums(e.r, e.k);
 
-  // Q^2 as one polynomial: u^4 + 4u^3 + 8u^2 + 8u + 4 or 4u^4 + 8u^3 + 8u^2 + 4u + 1.
-  V q2 = fma_(select(p.neg, V(1), V(4)), p.u, select(p.neg, V(4), V(8)));
-  q2 = fma_(q2, p.u, V(8));
-  q2 = fma_(q2, p.u, select(p.neg, V(8), V(4)));
-  q2 = fma_(q2, p.u, select(p.neg, V(4), V(1)));
-
-  // m w / Q^2 with the product's and the quotient's rounding errors recovered by FMA and
-  // added back: without this the chain of roundings reaches 4.7 ulp (float32).
-  V m = select(p.neg, p.r, p.r * p.r);
+  // The pair that cancels next to the zero of f' (x near -1.19) is 4(x + 1), exact there:
+  // 4x + 4 rounds as 4 (x + 1) does, since scaling by 4 commutes with rounding.
+  // (4x exact, then one rounding per sum: no FMA whose three inputs all stay live, each of
+  // which costs a register copy.)
+  V x4 = V(4) * xd;
+  V n4 = n + V(4);
+  V w = fma_(fma_(n4, n, x4 + V(6)), n, x4 + V(4));
+  V q2 = fma_(fma_(fma_(n4, n, V(8)), n, V(8)), n, V(4));  // n^4 + 4n^3 + 8n^2 + 8n + 4
   V inv = V(1) / q2;
-  V mw = m * w;
-  V mw_err = fms_exact(m, w, mw);
+  V d = fma_(n, fma_(n, x4 - V(2), x4 - V(4)), V(-4));
+
+  // r w / Q^2 with the product's and the quotient's rounding errors recovered by FMA and
+  // added back: without this the chain of roundings reaches 3.9 ulp (float32).
+  V mw = e.r * w;
+  V mw_err = fms_exact(e.r, w, mw);
   V t = mw * inv;
   V rem = fnma_exact(t, q2, mw);
-  return {fma_(rem + mw_err, inv, t), select(p.neg, p.k, p.k + p.k)};
+  return {fma_(rem + mw_err, inv, t), e.k, fma_(d, inv, V(1)), ge(x, V(0))};
 }
 
-// dy * f'(x). x < 0: (dy * v 2^h) * 2^(k-h) with v 2^h exact and normal, so dy is applied
-// before the result becomes tiny: one rounding even where f' alone would be subnormal.
-// x >= 0: dy * (1 + v 2^k). Below lo, f' is taken as -0 (|f'| < 2^-155 (float32)).
+// dy * f'(x). x < 0: (dy * v 2^h) * 2^(k-h), with v 2^h exact and normal, so dy is applied
+// before the result becomes tiny: one rounding even where f' alone would be subnormal, and no
+// overflow where dy is huge and f' small. Below lo, f' is taken as -0 (|f'| < 2^-155 in
+// float32). x >= 0: dy * f'.
 template <class V>
 MISH_HD V backward(V dy, V x) {
   using C = Consts<scalar_t<V>>;
-  Parts<V> p = parts(x);
-  Tail<V> t = derivative_tail(p);
-
-  V h = round_mul(t.k, V(0.5));
-  V lo_part = mul_pow2(t.v, h);
-  V rest = t.k - h;
-  V a = select(p.neg, lo_part, fma_(lo_part, pow2(rest), V(1)));
-  a = select(lt(x, V(C::lo)), V(-0.0), a);
-  return mul_pow2(dy * a, select_zero(p.neg, rest));
+  Derivative<V> p = derivative_parts(x);
+  V v = select(lt(x, V(C::lo)), V(-0.0), p.v);
+  return select_mul(p.pos, dy, p.one, scale_with(dy, v, p.k));
 }
 
 template <class V>

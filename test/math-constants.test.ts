@@ -25,6 +25,7 @@ it('lib/math.ts uses the constants of Consts<double> in native/mish_math.h', () 
   };
   expect(C.lo).toBe(scalar('lo'));
   expect(C.hi).toBe(scalar('hi'));
+  expect(C.dhi).toBe(scalar('dhi'));
   expect(C.emin).toBe(scalar('emin'));
   expect(C.roundMagic).toBe(scalar('round_magic'));
   expect(C.log2e).toBe(scalar('log2e'));
