@@ -235,6 +235,19 @@ MISH_HD T pow2(T k) {
   return out;
 }
 
+// P(s) by Horner from coefficient I up. Each coefficient is read as a constant expression
+// (no array access at run time), so the same code compiles for CUDA devices.
+template <class V, int I>
+MISH_HD V poly_from(V s) {
+  using C = Consts<scalar_t<V>>;
+  constexpr scalar_t<V> c = C::poly[I];
+  if constexpr (I == C::poly_degree) {
+    return V(c);
+  } else {
+    return fma_(poly_from<V, I + 1>(s), s, V(c));
+  }
+}
+
 template <class V>
 struct Exp2k {
   V r;  // e^a / 2^k, in [0.70, 1.42]
@@ -249,8 +262,7 @@ MISH_HD Exp2k<V> exp_parts(V a) {
   V s = fma_(k, V(-C::ln2_hi), a);
   s = fma_(k, V(-C::ln2_lo), s);
 
-  V p = V(C::poly[C::poly_degree]);
-  for (int i = C::poly_degree - 1; i >= 0; --i) p = fma_(p, s, V(C::poly[i]));
+  V p = poly_from<V, 0>(s);
   V r = fma_(s * s, p, s) + V(1);
   return {r, k};
 }
