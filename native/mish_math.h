@@ -24,10 +24,14 @@
 // subnormal u that has lost its digits. Where u only enters a sum next to constants it is
 // clamped to the normal range, which changes nothing after rounding.
 //
+// f' is the exception: it is evaluated in n = e^x for both signs (derivative_parts below), so
+// one set of polynomials serves every lane; for x > 0 nothing in it cancels and n^4 cannot
+// overflow once x is clamped to dhi, where f' has rounded to 1.
+//
 // The kernels evaluate these in forms that round less: f as x - x h with h = u(u + 1) / Q or
-// 2u^2 / Q (one FMA where g is near 1), the numerator of f' as 4(x + 1) + u(...) so the pair
-// that cancels next to its zero is exact, and the last product and quotient of f' with their
-// rounding errors recovered by FMA. Worst errors measured against mpmath (test/accuracy.test.ts,
+// 2u^2 / Q (one FMA where g is near 1), the numerator of f' as 4(x + 1) + n(...) so the pair
+// that cancels next to its zero is exact, f' - 1 for x >= 0 as its own small quotient, and the
+// last product and quotient of f' with their rounding errors recovered by FMA. Worst errors measured against mpmath (test/accuracy.test.ts,
 // README "Numerical contract"): float32 f 2.2 ulp, f' 3.3 ulp; float64 f 1.7, f' 2.5.
 // Alternatives tried and rejected:
 //   - log1p(exp(x)) then tanh: three transcendental calls, and exp overflows for x > 88.7;
@@ -38,7 +42,7 @@
 //   - float32 computed in double in the vector kernels: 0.5 ulp, but 2.8x slower; only the
 //     scalar kernel (and the TypeScript path) do that.
 //
-// exp on [lo, 0]: k = round(a / ln2), s = a - k ln2 with a Cody-Waite split (ln2_hi has
+// exp on [lo, dhi]: k = round(a / ln2), s = a - k ln2 with a Cody-Waite split (ln2_hi has
 // trailing zero bits, so k * ln2_hi is exact), exp(s) = 1 + s + s^2 P(s). P is a Chebyshev fit
 // of degree 4 (float32) or 9 (float64); scripts/exp_constants.py derives every constant here
 // and prints the fit error: 0.08 ulp (float32) and 0.07 ulp (float64) of exp(s).
