@@ -1,5 +1,21 @@
 // mish-native: the Mish activation and its derivatives over Float32Array / Float64Array.
+import {
+  CALIBRATION_MIN,
+  DeviceArray,
+  cudaInfo,
+  deviceArgs,
+  empty,
+  gpuThreshold,
+  memInfo,
+  runDevice,
+  runDeviceAsync,
+  runHost,
+  runHostAsync,
+  toDevice,
+} from './cuda';
+import type { CudaInfo } from './cuda';
 import { jsBackend } from './js-backend';
+import { override } from './testing';
 import { loadNative, nativeBackend } from './native';
 import type { NativeAddon } from './native';
 import { Op } from './types';
@@ -8,11 +24,25 @@ import { asyncArgs, binaryArgs, count, memory, oneOf, unaryArgs } from './valida
 import type { Args } from './validate';
 
 export type { BackendChoice, BackendName, FloatArray, Isa } from './types';
+export { DeviceArray } from './cuda';
+export type { CudaDevice, CudaInfo, DeviceDtype, HostArray } from './cuda';
+
+/** The CUDA backend's own functions (everything else takes DeviceArrays as they are). */
+export const cuda = {
+  /** Copies a Float32Array / Float64Array (or a Uint16Array with dtype float16/bfloat16). */
+  toDevice,
+  /** An uninitialised DeviceArray of a length and dtype (default float32). */
+  empty,
+  /** Free and total device memory in bytes. */
+  memInfo,
+  /** The GPU, or why there is none: the same as info().cuda. */
+  info: cudaInfo,
+};
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const version: string = require('../package.json').version;
 
-const BACKENDS = ['auto', 'cpu', 'js'] as const;
+const BACKENDS = ['auto', 'cpu', 'js', 'cuda'] as const;
 const ISAS = ['auto', 'scalar', 'avx2', 'avx512'] as const;
 const MAX_THREADS = 1024;
 
@@ -29,20 +59,44 @@ function nativeMissing(what: string): Error {
   );
 }
 
+const cudaHost: Backend = { name: 'cuda', run: runHost, runAsync: runHostAsync };
+
 function current(): Backend {
+  if (override.backend) return override.backend;
   if (choice === 'js') return jsBackend;
+  if (choice === 'cuda') return cudaHost;
   if (cpu) return cpu;
   if (choice === 'cpu') throw nativeMissing("backend 'cpu'");
   return jsBackend;
 }
 
+// The backend for one call on host arrays: under 'auto', the GPU from the size where it
+// measured faster than the CPU path (lib/cuda.ts gpuThreshold), and only with a usable GPU.
+function backendFor(n: number): Backend {
+  const b = current();
+  if (choice !== 'auto' || b !== cpu || n < CALIBRATION_MIN) return b;
+  const from = gpuThreshold((x, out) => cpu.run(Op.Forward, x, null, out));
+  return n >= from ? cudaHost : b;
+}
+
 /**
- * Chooses the compute backend: 'cpu' (the native addon; an Error if it did not load), 'js'
- * (pure TypeScript) or 'auto' (native when it loaded, else TypeScript). Env: MISH_BACKEND.
+ * Chooses the backend for host arrays: 'cpu' (the native addon; an Error if it did not load),
+ * 'js' (pure TypeScript), 'cuda' (the GPU through pinned staging buffers; an Error that says
+ * why when no GPU is usable) or 'auto' (native when it loaded, else TypeScript; large arrays on
+ * the GPU where it measured faster). DeviceArrays always run on the GPU. Env: MISH_BACKEND.
  */
 export function setBackend(backend: BackendChoice): void {
   const b = oneOf('setBackend', 'backend', backend, BACKENDS);
+  override.backend = null;
   if (b === 'cpu' && !cpu) throw nativeMissing("setBackend('cpu')");
+  if (b === 'cuda') {
+    const c = cudaInfo();
+    if (!c.available) {
+      const e = new Error(`mish-native: setBackend('cuda') needs a usable CUDA GPU: ${c.reason}`);
+      (e as Error & { code: string }).code = 'MISH_CUDA_UNAVAILABLE';
+      throw e;
+    }
+  }
   choice = b;
 }
 
@@ -78,6 +132,8 @@ export interface Info {
   version: string;
   /** Why the native addon did not load, or null. */
   nativeError: string | null;
+  /** The GPU part: whether it is usable, and why not. */
+  cuda: CudaInfo;
 }
 
 export function info(): Info {
@@ -90,11 +146,12 @@ export function info(): Info {
     threads: b.name === 'cpu' && n ? n.threads : 1,
     version,
     nativeError: addon ? null : loaded.errors.join('; '),
+    cuda: cudaInfo(),
   };
 }
 
 function run(op: Op, a: Args): FloatArray {
-  if (a.x.length > 0) current().run(op, a.x, a.dy, a.out);
+  if (a.x.length > 0) backendFor(a.x.length).run(op, a.x, a.dy, a.out);
   return a.result;
 }
 
@@ -102,7 +159,7 @@ function runAsync(fn: string, op: Op, build: () => Args): Promise<FloatArray> {
   try {
     const a = asyncArgs(fn, build());
     if (a.x.length === 0) return Promise.resolve(a.result);
-    return current()
+    return backendFor(a.x.length)
       .runAsync(op, a.x, a.dy, a.out)
       .then(() => a.result);
   } catch (e) {
@@ -110,40 +167,94 @@ function runAsync(fn: string, op: Op, build: () => Args): Promise<FloatArray> {
   }
 }
 
-/** y = mish(x) = x·tanh(ln(1 + eˣ)). Returns out (a new array when omitted; out may be x). */
-export function mish<T extends FloatArray>(x: T, out?: T): T {
-  return run(Op.Forward, unaryArgs('mish', x, out)) as T;
+const isDevice = (...v: unknown[]) => v.some((a) => a instanceof DeviceArray);
+
+function unary(fn: string, op: Op, x: unknown, out: unknown): FloatArray | DeviceArray {
+  if (isDevice(x, out)) return runDevice(fn, op, deviceArgs(fn, undefined, x, out, false));
+  return run(op, unaryArgs(fn, x, out));
 }
 
-/** dx = dy·mish′(x), gradient first like torch's mish_backward. out may be dy or x. */
-export function mishBackward<T extends FloatArray>(dy: T, x: T, out?: T): T {
-  return run(Op.Backward, binaryArgs('mishBackward', dy, x, out)) as T;
-}
-
-/** mish′(x). */
-export function mishDerivative<T extends FloatArray>(x: T, out?: T): T {
-  return run(Op.Derivative, unaryArgs('mishDerivative', x, out)) as T;
-}
-
-/** mish″(x). */
-export function mishSecondDerivative<T extends FloatArray>(x: T, out?: T): T {
-  return run(Op.Second, unaryArgs('mishSecondDerivative', x, out)) as T;
+function unaryAsync(fn: string, op: Op, x: unknown, out: unknown) {
+  if (isDevice(x, out)) {
+    try {
+      return runDeviceAsync(fn, op, deviceArgs(fn, undefined, x, out, false));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return runAsync(fn, op, () => unaryArgs(fn, x, out));
 }
 
 /**
- * mish(x) computed off the main thread (native backend). x and out stay referenced until the
- * promise settles. Invalid arguments reject the promise; so does an array on a resizable
- * ArrayBuffer, which could shrink while the call runs.
+ * y = mish(x) = x·tanh(ln(1 + eˣ)). Returns out (a new array when omitted; out may be x).
+ * DeviceArrays in, DeviceArray out, computed on the GPU with no host copy.
  */
-export function mishAsync<T extends FloatArray>(x: T, out?: T): Promise<T> {
-  return runAsync('mishAsync', Op.Forward, () => unaryArgs('mishAsync', x, out)) as Promise<T>;
+export function mish(x: DeviceArray, out?: DeviceArray): DeviceArray;
+export function mish<T extends FloatArray>(x: T, out?: T): T;
+export function mish(x: FloatArray | DeviceArray, out?: FloatArray | DeviceArray) {
+  return unary('mish', Op.Forward, x, out);
 }
 
-/** mishBackward computed off the main thread (native backend). */
-export function mishBackwardAsync<T extends FloatArray>(dy: T, x: T, out?: T): Promise<T> {
-  return runAsync('mishBackwardAsync', Op.Backward, () =>
-    binaryArgs('mishBackwardAsync', dy, x, out),
-  ) as Promise<T>;
+/** dx = dy·mish′(x), gradient first like torch's mish_backward. out may be dy or x. */
+export function mishBackward(dy: DeviceArray, x: DeviceArray, out?: DeviceArray): DeviceArray;
+export function mishBackward<T extends FloatArray>(dy: T, x: T, out?: T): T;
+export function mishBackward(
+  dy: FloatArray | DeviceArray,
+  x: FloatArray | DeviceArray,
+  out?: FloatArray | DeviceArray,
+) {
+  const fn = 'mishBackward';
+  if (isDevice(dy, x, out)) return runDevice(fn, Op.Backward, deviceArgs(fn, dy, x, out, true));
+  return run(Op.Backward, binaryArgs(fn, dy, x, out));
+}
+
+/** mish′(x). */
+export function mishDerivative(x: DeviceArray, out?: DeviceArray): DeviceArray;
+export function mishDerivative<T extends FloatArray>(x: T, out?: T): T;
+export function mishDerivative(x: FloatArray | DeviceArray, out?: FloatArray | DeviceArray) {
+  return unary('mishDerivative', Op.Derivative, x, out);
+}
+
+/** mish″(x). */
+export function mishSecondDerivative(x: DeviceArray, out?: DeviceArray): DeviceArray;
+export function mishSecondDerivative<T extends FloatArray>(x: T, out?: T): T;
+export function mishSecondDerivative(x: FloatArray | DeviceArray, out?: FloatArray | DeviceArray) {
+  return unary('mishSecondDerivative', Op.Second, x, out);
+}
+
+/**
+ * mish(x) computed off the main thread (native backend; DeviceArrays: resolves when the GPU
+ * stream has finished). x and out stay referenced until the promise settles. Invalid
+ * arguments reject the promise; so does an array on a resizable ArrayBuffer, which could
+ * shrink while the call runs.
+ */
+export function mishAsync(x: DeviceArray, out?: DeviceArray): Promise<DeviceArray>;
+export function mishAsync<T extends FloatArray>(x: T, out?: T): Promise<T>;
+export function mishAsync(x: FloatArray | DeviceArray, out?: FloatArray | DeviceArray) {
+  return unaryAsync('mishAsync', Op.Forward, x, out);
+}
+
+/** mishBackward computed off the main thread (native backend, or the GPU for DeviceArrays). */
+export function mishBackwardAsync(
+  dy: DeviceArray,
+  x: DeviceArray,
+  out?: DeviceArray,
+): Promise<DeviceArray>;
+export function mishBackwardAsync<T extends FloatArray>(dy: T, x: T, out?: T): Promise<T>;
+export function mishBackwardAsync(
+  dy: FloatArray | DeviceArray,
+  x: FloatArray | DeviceArray,
+  out?: FloatArray | DeviceArray,
+) {
+  const fn = 'mishBackwardAsync';
+  if (isDevice(dy, x, out)) {
+    try {
+      return runDeviceAsync(fn, Op.Backward, deviceArgs(fn, dy, x, out, true));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return runAsync(fn, Op.Backward, () => binaryArgs(fn, dy, x, out));
 }
 
 // Environment settings, applied once at load. A bad value is an error, not a silent default.

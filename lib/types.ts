@@ -10,7 +10,7 @@ export const enum Op {
 }
 
 export type Isa = 'avx512' | 'avx2' | 'scalar';
-export type BackendName = 'cpu' | 'js';
+export type BackendName = 'cpu' | 'js' | 'cuda';
 export type BackendChoice = 'auto' | BackendName;
 
 /**

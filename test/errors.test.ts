@@ -224,7 +224,7 @@ describe('settings', () => {
   it('setBackend, setThreads and setIsa validate their argument', () => {
     expect(() => setBackend('gpu' as 'cpu')).toThrow(RangeError);
     expect(() => setBackend('gpu' as 'cpu')).toThrow(
-      /setBackend: backend must be one of 'auto', 'cpu', 'js', received 'gpu'/,
+      /setBackend: backend must be one of 'auto', 'cpu', 'js', 'cuda', received 'gpu'/,
     );
     expect(() => setBackend(1 as unknown as 'cpu')).toThrow(TypeError);
     expect(() => setThreads(-1)).toThrow(

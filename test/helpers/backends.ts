@@ -2,6 +2,7 @@
 // native kernel this CPU can run.
 import { info, setBackend, setIsa } from '../../lib/index';
 import type { Isa } from '../../lib/index';
+import { emulatedCuda, override } from '../../lib/testing';
 
 export interface Config {
   name: string;
@@ -19,9 +20,14 @@ export const configs: Config[] = [
       setIsa(isa);
     },
   })),
+  // The CUDA device formulas compiled for the host, where the GPU part is built.
+  ...(info().cuda.compiled
+    ? [{ name: 'cuda/emulated', use: () => void (override.backend = emulatedCuda) }]
+    : []),
 ];
 
 export function reset(): void {
+  override.backend = null;
   setBackend('auto');
   if (nativeIsas.length > 0) setIsa('auto');
 }
