@@ -333,6 +333,47 @@ const SET_CONTENDER = {
   },
 };
 
+// The GPU, where one is usable: DeviceArrays (copied to the device once, untimed; each timed
+// call waits for its kernel) and host arrays through the GPU path (backend 'cuda'). The GPU's
+// own bandwidth ceiling (device-to-device copy) is measured by build-cuda/Release/cuda_bench.
+const GPU = lib.info().cuda;
+const GPU_CONTENDERS = GPU.available
+  ? [
+      {
+        id: 'cuda-device',
+        label: 'GPU, device arrays',
+        short: 'gpu-d',
+        kind: 'gpu',
+        threads: 1,
+        setup: resetLib,
+        make(op, dt, a) {
+          const d = {
+            x: lib.cuda.toDevice(a.x),
+            dy: lib.cuda.toDevice(a.dy),
+            out: lib.cuda.toDevice(a.out),
+          };
+          const f =
+            op === 'forward'
+              ? () => lib.mish(d.x, d.out)
+              : () => lib.mishBackward(d.dy, d.x, d.out);
+          f.dispose = () => Object.values(d).forEach((v) => v.dispose());
+          return f;
+        },
+      },
+      {
+        id: 'cuda-host',
+        label: 'GPU, host arrays',
+        short: 'gpu-h',
+        kind: 'gpu',
+        threads: 1,
+        setup() {
+          lib.setBackend('cuda');
+        },
+        make: libCall,
+      },
+    ]
+  : [];
+
 const BASE_CONTENDERS = [
   ...NATIVE_ISAS.flatMap((isa) => [nativeContender(isa, false), nativeContender(isa, true)]),
   ...(NATIVE_OK ? [AUTO_CONTENDER] : []),
@@ -340,6 +381,7 @@ const BASE_CONTENDERS = [
   NAIVE_CONTENDER,
   ...(HAS_COPY ? [copyContender(false), copyContender(true)] : []),
   SET_CONTENDER,
+  ...GPU_CONTENDERS,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1370,6 +1412,7 @@ async function main() {
       typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
     totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    gpu: GPU.available ? GPU.devices : `none (${GPU.reason})`,
   };
   process.stderr.write(
     `bench: ${machine.cpuModel}, ${machine.cores} cores, Node ${process.version}, ` +
