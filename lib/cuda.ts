@@ -357,33 +357,21 @@ export function deviceArgs(
   return { x, dy, out };
 }
 
+// The addon's run arguments after op: dtype code, handles (an Error if one was disposed), n.
+function launchArgs(fn: string, a: DeviceArgs) {
+  const dy = a.dy ? a.dy.handle(fn, 'dy') : null;
+  return [CODE[a.x.dtype], a.x.handle(fn, 'x'), dy, a.out.handle(fn, 'out'), a.x.length] as const;
+}
+
 export function runDevice(fn: string, op: Op, a: DeviceArgs): DeviceArray {
   const addon = ready(fn);
-  if (a.x.length > 0) {
-    addon.run(
-      op,
-      CODE[a.x.dtype],
-      a.x.handle(fn, 'x'),
-      a.dy ? a.dy.handle(fn, 'dy') : null,
-      a.out.handle(fn, 'out'),
-      a.x.length,
-    );
-  }
+  if (a.x.length > 0) addon.run(op, ...launchArgs(fn, a));
   return a.out;
 }
 
 export async function runDeviceAsync(fn: string, op: Op, a: DeviceArgs): Promise<DeviceArray> {
   const addon = ready(fn);
-  if (a.x.length > 0) {
-    await addon.runAsync(
-      op,
-      CODE[a.x.dtype],
-      a.x.handle(fn, 'x'),
-      a.dy ? a.dy.handle(fn, 'dy') : null,
-      a.out.handle(fn, 'out'),
-      a.x.length,
-    );
-  }
+  if (a.x.length > 0) await addon.runAsync(op, ...launchArgs(fn, a));
   return a.out;
 }
 

@@ -31,8 +31,9 @@
 // The kernels evaluate these in forms that round less: f as x - x h with h = u(u + 1) / Q or
 // 2u^2 / Q (one FMA where g is near 1), the numerator of f' as 4(x + 1) + n(...) so the pair
 // that cancels next to its zero is exact, f' - 1 for x >= 0 as its own small quotient, and the
-// last product and quotient of f' with their rounding errors recovered by FMA. Worst errors measured against mpmath (test/accuracy.test.ts,
-// README "Numerical contract"): float32 f 2.2 ulp, f' 3.3 ulp; float64 f 1.7, f' 2.5.
+// last product and quotient of f' with their rounding errors recovered by FMA. Worst errors
+// measured against mpmath (test/accuracy.test.ts, README "Numerical contract"): float32 f 2.2
+// ulp, f' 3.3 ulp; float64 f 1.7, f' 2.5.
 // Alternatives tried and rejected:
 //   - log1p(exp(x)) then tanh: three transcendental calls, and exp overflows for x > 88.7;
 //   - tanh(sp) = 1 - 2 / ((1 + e^x)^2 + 1): cancels completely for x < -16.6 in float32;
