@@ -92,7 +92,10 @@ export function setBackend(backend: BackendChoice): void {
   if (b === 'cuda') {
     const c = cudaInfo();
     if (!c.available) {
-      const e = new Error(`mish-native: setBackend('cuda') needs a usable CUDA GPU: ${c.reason}`);
+      const e = new Error(
+        `mish-native: setBackend('cuda') needs a usable CUDA GPU: ${c.reason} ('auto' uses ` +
+          'the GPU when there is one and the CPU otherwise)',
+      );
       (e as Error & { code: string }).code = 'MISH_CUDA_UNAVAILABLE';
       throw e;
     }
@@ -288,7 +291,7 @@ function applyEnv(): void {
   if (!addon && choice !== 'js') {
     process.emitWarning(
       'mish-native: the native addon did not load; using the pure-TypeScript path ' +
-        '(correct, up to 140x slower). Set NODE_DEBUG=mish for details.',
+        '(correct, up to 240x slower). Set NODE_DEBUG=mish for details.',
       { code: 'MISH_NATIVE_UNAVAILABLE', detail: loaded.errors.join('\n') },
     );
   }

@@ -141,7 +141,6 @@ void run_typed(Kernel<T> k, size_t min_parallel, const Call& c) {
 
 void execute(const KernelTable* t, const Call& c) {
   if (c.x.length == 0) return;
-  int op = static_cast<int>(c.op);
   if (c.x.dtype == Dtype::kFloat32) {
     run_typed<float>(kernel_for<float>(t, c.op, c.x.length), t->parallel_min_f32, c);
   } else {

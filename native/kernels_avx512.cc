@@ -5,11 +5,11 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 
-// GCC 12's avx512fintrin.h trips its own -Wuninitialized in the roundscale intrinsics.
-#pragma GCC diagnostic push
+// GCC 12's avx512fintrin.h trips its own -W(maybe-)uninitialized (the '__Y' of its
+// _mm512_undefined_* helpers) wherever its intrinsics are inlined, so for this whole file.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
-#pragma GCC diagnostic pop
 
 #include "kernel_loops.h"
 

@@ -114,10 +114,11 @@ int main(int argc, char** argv) {
                sscanf(argv[i + 1], "%d-%d", &lo, &hi) == 2 && 4 <= lo && lo <= hi && hi <= 28) {
       ++i;
     } else {
-      fprintf(stderr,
+      bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+      fprintf(help ? stdout : stderr,
               "usage: bench_native [--quick] [--json FILE] [--isa scalar|avx2|avx512] "
               "[--sizes A-B (powers of two, 4 <= A <= B <= 28)]\n");
-      return 2;
+      return help ? 0 : 2;
     }
   }
   std::vector<int> exps = quick ? std::vector<int>{10, 16, 22} : std::vector<int>{10, 12, 14, 16,
