@@ -3,6 +3,9 @@
 // device formulas compiled for the host run through every accuracy and shape test as the
 // config "cuda/emulated" (test/helpers/backends.ts), and here, exhaustively, for float16 and
 // bfloat16. test/cuda-gpu.test.ts runs on a machine with a GPU.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { cuda, info, mish, setBackend, DeviceArray } from '../lib/index';
@@ -144,6 +147,36 @@ describe.skipIf(!info().cuda.compiled)('the device math compiled for the host', 
         if (bad.length < 5) bad.push(`x=${x[i]}: got ${got}, want ${want}`);
       }
       expect(bad).toEqual([]);
+    });
+
+    it.runIf(dt === 'float16')('the shared float16 edge inputs', () => {
+      const file = join(__dirname, '..', '..', 'shared', 'cases', 'edge-inputs.json');
+      const rows = (
+        JSON.parse(readFileSync(file, 'utf8')) as {
+          dtype: string;
+          input: string;
+          expected_forward: string;
+          expected_grad: string;
+        }[]
+      ).filter((r) => r.dtype === 'float16');
+      expect(rows.length).toBeGreaterThan(5);
+      const index = (v: number) => x.findIndex((h) => Object.is(h, v));
+      const xb = Uint16Array.from(rows, (r) => bits[index(Number(r.input))]);
+      const f = new Uint16Array(xb.length);
+      const d = new Uint16Array(xb.length);
+      emulate(Op.Forward, dt, xb, null, f);
+      emulate(Op.Derivative, dt, xb, null, d);
+      rows.forEach((r, i) => {
+        for (const [got, want] of [
+          [fmt.decode(f[i]), Number(r.expected_forward)],
+          [fmt.decode(d[i]), Number(r.expected_grad)],
+        ]) {
+          const w = roundTo(want, fmt.mant, fmt.emin, fmt.max);
+          const ok =
+            want === 0 ? Object.is(got, want) : Math.abs(got - w) <= unit(w, fmt.mant, fmt.emin);
+          expect(ok, `float16 x=${r.input}: got ${got}, want ${r.expected_forward}`).toBe(true);
+        }
+      });
     });
 
     it('backward is dy·mish′ within 1 unit', () => {
