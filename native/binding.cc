@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <new>
 #include <mutex>
 #include <string>
 
@@ -159,14 +161,29 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Keeps x, dy and out referenced until the promise settles, so their memory stays alive even
-// if the caller drops every reference.
+// An async call must not compute on memory that the caller can take away while it runs: an
+// ArrayBuffer transferred to another thread (postMessage) is detached here and may be freed
+// there, and Node-API cannot prevent that. So the call copies x and dy (where they are
+// ArrayBuffer-backed) into memory of its own when it is made, computes into memory of its own,
+// and copies the result into out on the main thread when it finishes, after checking that
+// out is still attached and as long: a detached out rejects the promise and nothing is written.
+// SharedArrayBuffer memory cannot be detached and stays alive while referenced: it is used in
+// place. x, dy and out stay referenced until the promise settles.
 class AsyncRun : public Napi::AsyncWorker {
  public:
   AsyncRun(Napi::Env env, const Call& call, const Napi::CallbackInfo& info)
       : Napi::AsyncWorker(env, "mish"), call_(call), table_(table()), deferred_(env) {
     for (int i = 1; i <= 3; ++i) {
       if (info[i].IsObject()) refs_[i - 1] = Napi::Persistent(info[i].As<Napi::Object>());
+    }
+    // Inputs first, so in place (out == x or dy) reads the values as they were at the call.
+    bool backward = call_.op == Op::kBackward;
+    keep(info[1], &call_.x, &x_copy_);
+    if (backward) keep(info[2], &call_.dy, &dy_copy_);
+    if (!backward) call_.dy = call_.x;
+    if (detachable(info[3]) && call_.out.length > 0) {
+      out_copy_.reset(new unsigned char[call_.out.bytes()]);
+      call_.out.data = out_copy_.get();
     }
   }
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -182,7 +199,25 @@ class AsyncRun : public Napi::AsyncWorker {
   // when resolving fails; that failure must not escape and abort the process.
   void OnOK() override {
     try {
-      deferred_.Resolve(call_out_value());
+      if (out_copy_) {
+        Buffer now;
+        bool same = false;
+        try {
+          same = as_buffer(refs_[2].Value(), &now) && now.length == call_.out.length &&
+                 now.data != nullptr;
+        } catch (const Napi::Error&) {
+        }
+        if (!same) {
+          deferred_.Reject(Napi::TypeError::New(Env(),
+                                                "mish: out was detached (transferred) or "
+                                                "resized while the async call ran; nothing "
+                                                "was written")
+                               .Value());
+          return;
+        }
+        memcpy(now.data, out_copy_.get(), call_.out.bytes());
+      }
+      deferred_.Resolve(refs_[2].Value());
     } catch (const Napi::Error&) {
     }
   }
@@ -194,18 +229,45 @@ class AsyncRun : public Napi::AsyncWorker {
   }
 
  private:
-  Napi::Value call_out_value() { return refs_[2].Value(); }
+  // Whether v's memory is an ArrayBuffer's (detachable), not a SharedArrayBuffer's.
+  static bool detachable(const Napi::Value& v) {
+    napi_value ab;
+    napi_typedarray_type type;
+    size_t length, offset;
+    void* data;
+    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, &ab, &offset) != napi_ok) {
+      return true;
+    }
+    bool is_ab = false;
+    napi_is_arraybuffer(v.Env(), ab, &is_ab);
+    return is_ab;
+  }
+  void keep(const Napi::Value& v, Buffer* b, std::unique_ptr<unsigned char[]>* copy) {
+    if (b->length == 0 || !detachable(v)) return;
+    copy->reset(new unsigned char[b->bytes()]);
+    memcpy(copy->get(), b->data, b->bytes());
+    b->data = copy->get();
+  }
 
   Call call_;
   const KernelTable* table_;
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference refs_[3];
+  std::unique_ptr<unsigned char[]> x_copy_, dy_copy_, out_copy_;
 };
 
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Call call;
   if (!parse(info, &call)) return info.Env().Undefined();
-  auto* work = new AsyncRun(info.Env(), call, info);
+  AsyncRun* work;
+  try {
+    work = new AsyncRun(info.Env(), call, info);
+  } catch (const std::bad_alloc&) {
+    Napi::RangeError::New(info.Env(), "mish: not enough memory for the async call's own copy "
+                                      "of its arrays")
+        .ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   Napi::Promise p = work->promise();
   work->Queue();
   return p;

@@ -69,3 +69,93 @@ describe('native async', () => {
     if (Date.now() - started >= 20) expect(ticks).toBeGreaterThan(0);
   });
 });
+
+// A buffer transferred (detached) while its call is pending: the call computes from its own
+// copy of x and dy, and writes out only if out is still attached (issue 5). The transferred
+// memory is dropped and collected meanwhile, so a kernel still using it would read freed memory
+// (valgrind and ASan see that; here the values would come out wrong or the process would die).
+describe.each(configs.filter((c) => c.name.startsWith('cpu/')))('$name, detach', (config) => {
+  const n = 2 ** 21;
+  const transfer = (a: Float32Array) => {
+    structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
+  };
+
+  it('x transferred while pending: computed from the kept copy', async () => {
+    config.use();
+    const x = sample('float32', n, 5) as Float32Array;
+    const dy = sample('float32', n, 6) as Float32Array;
+    const want = mish(x);
+    const wantB = mishBackward(dy, x);
+    const out = new Float32Array(n);
+    const outB = new Float32Array(n);
+    const p = mishAsync(x, out);
+    const q = mishBackwardAsync(dy, x, outB);
+    transfer(x);
+    transfer(dy);
+    expect(x.length).toBe(0);
+    for (let i = 0; i < 3; i++) gc!();
+    expect(await p).toBe(out);
+    expect(firstDifference(out, want)).toBeNull();
+    expect(await q).toBe(outB);
+    expect(firstDifference(outB, wantB)).toBeNull();
+  });
+
+  it('out transferred while pending: the promise rejects and nothing is written', async () => {
+    config.use();
+    const x = sample('float32', n, 7) as Float32Array;
+    const out = new Float32Array(n);
+    const p = mishAsync(x, out);
+    const inPlace = x.slice();
+    const q = mishAsync(inPlace, inPlace);
+    transfer(out);
+    transfer(inPlace);
+    for (let i = 0; i < 3; i++) gc!();
+    const errors = await Promise.all(
+      [p, q].map((r) =>
+        r.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    expect(errors[0]).toBeInstanceOf(TypeError);
+    expect(String(errors[0])).toMatch(/out was detached \(transferred\)/);
+    expect(errors[1]).toBeInstanceOf(TypeError);
+    // The library works on afterwards.
+    expect(firstDifference(await mishAsync(x), mish(x))).toBeNull();
+  });
+});
+
+describe('10,000 concurrent async calls under forced garbage collection', () => {
+  it('all resolve with the right values, and memory returns to its band', async () => {
+    reset();
+    const x = sample('float32', 1024, 11) as Float32Array;
+    const want = mish(x);
+    const settle = async () => {
+      for (let i = 0; i < 4; i++) {
+        gc!();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await settle();
+    const before = process.memoryUsage();
+    // In a function of its own, so no frame of this test still holds the last round's results.
+    const round = async () => {
+      const pending: Promise<Float32Array>[] = [];
+      for (let i = 0; i < 10000; i++) {
+        pending.push(mishAsync(x.slice()));
+        if (i % 1000 === 0) gc!();
+      }
+      const results = await Promise.all(pending);
+      let wrong = 0;
+      for (const y of results) if (firstDifference(y, want) !== null) wrong++;
+      return wrong;
+    };
+    expect(await round()).toBe(0);
+    expect(await round()).toBe(0);
+    await settle();
+    const after = process.memoryUsage();
+    expect(after.external - before.external).toBeLessThan(16 * 2 ** 20);
+    expect(after.rss - before.rss).toBeLessThan(64 * 2 ** 20);
+  }, 60000);
+});
