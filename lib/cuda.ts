@@ -151,11 +151,21 @@ export class DeviceArray {
   }
 
   get disposed(): boolean {
+    DeviceArray.#check(this, 'DeviceArray.disposed');
     return this.#handle === null;
+  }
+
+  // A TypeError for an object that only looks like a DeviceArray (Object.create of the
+  // prototype, or a method borrowed onto something else).
+  static #check(v: unknown, fn: string): void {
+    if (typeof v !== 'object' || v === null || !(#handle in v)) {
+      throw new TypeError(`${fn}: called on ${describeValue(v)}, not a DeviceArray`);
+    }
   }
 
   /** @internal The native handle; an Error once disposed. */
   handle(fn: string, name: string): Handle {
+    DeviceArray.#check(this, fn);
     if (this.#handle === null) {
       throw new Error(`${fn}: ${name} is a DeviceArray that was disposed`);
     }
@@ -164,6 +174,7 @@ export class DeviceArray {
 
   /** Copies to the host: into out (same element type and length) or a new array. */
   toHost<T extends HostArray>(out?: T): T {
+    DeviceArray.#check(this, 'DeviceArray.toHost');
     const dst = hostTarget('DeviceArray.toHost', this, out);
     if (this.length > 0) cudaAddon()!.download(this.handle('DeviceArray.toHost', 'this'), 0, dst);
     return dst as T;
@@ -171,15 +182,23 @@ export class DeviceArray {
 
   /** toHost without blocking the event loop. */
   async toHostAsync<T extends HostArray>(out?: T): Promise<T> {
-    const dst = hostTarget('DeviceArray.toHostAsync', this, out);
+    const fn = 'DeviceArray.toHostAsync';
+    DeviceArray.#check(this, fn);
+    const dst = hostTarget(fn, this, out);
     if (this.length > 0) {
-      await cudaAddon()!.downloadAsync(this.handle('DeviceArray.toHostAsync', 'this'), 0, dst);
+      // Into memory of its own, then into dst: see own() below.
+      const mine = types.isSharedArrayBuffer(dst.buffer)
+        ? dst
+        : new (dst.constructor as Float32ArrayConstructor)(dst.length);
+      await cudaAddon()!.downloadAsync(this.handle(fn, 'this'), 0, mine);
+      deliver(fn, mine, dst);
     }
     return dst as T;
   }
 
   /** Frees the device memory now. Idempotent; the array is unusable afterwards. */
   dispose(): void {
+    DeviceArray.#check(this, 'DeviceArray.dispose');
     const h = this.#handle;
     this.#handle = null;
     if (h) cudaAddon()!.free(h);
@@ -380,13 +399,42 @@ export function runHost(op: Op, x: FloatArray, dy: FloatArray | null, out: Float
   ready('the cuda backend').runHost(op, types.isFloat32Array(x) ? 0 : 1, x, dy, out);
 }
 
-export function runHostAsync(
+// Async calls work on arrays of their own (as the CPU addon's async calls do): an ArrayBuffer
+// transferred while the GPU reads or writes it could be freed under the copy engine. The
+// result reaches out at the end, if out is still attached; SharedArrayBuffer memory, which
+// cannot be detached, is used in place.
+function own<T extends HostArray>(a: T): T {
+  return types.isSharedArrayBuffer(a.buffer) ? a : (a.slice() as T);
+}
+
+function deliver(fn: string, result: HostArray, out: HostArray): void {
+  if (result === out) return;
+  if (out.length !== result.length) {
+    throw new TypeError(
+      `${fn}: out was detached (transferred) or resized while the call ran; nothing was written`,
+    );
+  }
+  out.set(result as never);
+}
+
+export async function runHostAsync(
   op: Op,
   x: FloatArray,
   dy: FloatArray | null,
   out: FloatArray,
 ): Promise<void> {
-  return ready('the cuda backend').runHostAsync(op, types.isFloat32Array(x) ? 0 : 1, x, dy, out);
+  const addon = ready('the cuda backend');
+  const result = types.isSharedArrayBuffer(out.buffer)
+    ? out
+    : new (out.constructor as Float32ArrayConstructor)(out.length);
+  await addon.runHostAsync(
+    op,
+    types.isFloat32Array(x) ? 0 : 1,
+    own(x),
+    dy ? own(dy) : null,
+    result,
+  );
+  deliver('the cuda backend', result, out);
 }
 
 /**

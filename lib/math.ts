@@ -53,6 +53,13 @@ function productError(a: number, b: number, p: number): number {
   return al * bl - (p - ah * bh - al * bh - ah * bl);
 }
 
+// a * b + c with the product's rounding error added back: within about one rounding of the
+// fused result (where the header writes fma_exact in a Horner step).
+function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  return p + c + productError(a, b, p);
+}
+
 // Shared state of one evaluation, reused to avoid allocating per element.
 let xd = 0;
 let r = 0;
@@ -109,10 +116,10 @@ function derivativeParts(x: number): void {
 
   const x4 = 4 * xc;
   const n4 = n + 4;
-  const w = (n4 * n + (x4 + 6)) * n + (x4 + 4);
-  const q2 = ((n4 * n + 8) * n + 8) * n + 4;
+  const w = fma(fma(n4, n, x4 + 6), n, x4 + 4);
+  const q2 = fma(fma(fma(n4, n, 8), n, 8), n, 4);
   const inv = 1 / q2;
-  const d = n * (n * (x4 - 2) + (x4 - 4)) - 4;
+  const d = fma(n, fma(n, x4 - 2, x4 - 4), -4);
 
   const mw = rr * w;
   const mwErr = productError(rr, w, mw);
@@ -128,10 +135,11 @@ export function backward(dy: number, x: number): number {
   if (x !== x) return x;
   derivativeParts(x);
   if (x >= 0) return dy * dOne;
-  const v = x < C.lo ? -0 : dv;
+  // vanish: finite dy gives a signed zero, an infinite dy keeps its infinity.
+  if (x < C.lo) return -dy * 2 ** -1022 * 2 ** -1022 * 2 ** -1022;
   // scale_with: h = floor(k / 2)
   const h = roundInt((dk - 0.5) * 0.5);
-  return dy * (v * pow2(h)) * pow2(dk - h);
+  return dy * (dv * pow2(h)) * pow2(dk - h);
 }
 
 export function derivative(x: number): number {

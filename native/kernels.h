@@ -28,10 +28,6 @@ struct KernelTable {
   size_t parallel_min_f64;
 };
 
-#ifndef MISH_STREAM_BYTES
-#define MISH_STREAM_BYTES (size_t(4)<<20)
-#endif
-
 // Calls whose output is at least this large write it with non-temporal stores. Measured on the
 // development VM (2 vCPUs, bench/RESULTS.md "Non-temporal stores"): with 64 MiB per array,
 // streaming stores beat plain stores by 25-45 % (the plain store first reads each line it

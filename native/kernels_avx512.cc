@@ -53,6 +53,7 @@ inline F32x16 round_int(F32x16 a) {
 inline F32x16 pow2(F32x16 k) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), k.v); }
 inline F32x16 scale(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
 inline F32x16 mul_pow2(F32x16 v, F32x16 k) { return _mm512_scalef_ps(v.v, k.v); }
+inline F32x16 vanish(F32x16 v) { return _mm512_scalef_ps(v.v, _mm512_set1_ps(-400.0f)); }
 inline F32x16 scale_with(F32x16 d, F32x16 v, F32x16 k) {
   __m512 half = _mm512_mul_ps(k.v, _mm512_set1_ps(0.5));
   __m512 y = _mm512_mul_ps(d.v, _mm512_scalef_ps(v.v, half));
@@ -105,6 +106,7 @@ inline F64x8 round_int(F64x8 a) {
 inline F64x8 pow2(F64x8 k) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), k.v); }
 inline F64x8 scale(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
 inline F64x8 mul_pow2(F64x8 v, F64x8 k) { return _mm512_scalef_pd(v.v, k.v); }
+inline F64x8 vanish(F64x8 v) { return _mm512_scalef_pd(v.v, _mm512_set1_pd(-3200.0)); }
 inline F64x8 scale_with(F64x8 d, F64x8 v, F64x8 k) {
   __m512d half = _mm512_mul_pd(k.v, _mm512_set1_pd(0.5));
   __m512d y = _mm512_mul_pd(d.v, _mm512_scalef_pd(v.v, half));

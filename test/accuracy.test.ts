@@ -156,8 +156,10 @@ describe.each(configs)('$name', (config) => {
   it('backward keeps infinities and signed zeros of dy', () => {
     config.use();
     for (const dtype of ['float32', 'float64'] as const) {
-      const x = make(dtype, [0, 0.25, Infinity, 100, 3, -3, -0.5]);
-      const inf = mishBackward(make(dtype, Array(7).fill(Infinity)), x);
+      // -150 and -800: below the float32 / float64 cut-offs where mish′ is too small for any
+      // finite dy to lift the product out of zero; an infinite dy still gives -∞ there.
+      const x = make(dtype, [0, 0.25, Infinity, 100, 3, -3, -0.5, -150, -800]);
+      const inf = mishBackward(make(dtype, Array(9).fill(Infinity)), x);
       expect(Array.from(inf)).toEqual([
         Infinity,
         Infinity,
@@ -166,8 +168,10 @@ describe.each(configs)('$name', (config) => {
         Infinity,
         -Infinity,
         Infinity,
+        -Infinity,
+        -Infinity,
       ]);
-      const negZero = mishBackward(make(dtype, Array(7).fill(-0)), x);
+      const negZero = mishBackward(make(dtype, Array(9).fill(-0)), x);
       expect(Array.from(negZero, (v) => Object.is(v, -0))).toEqual([
         true,
         true,
@@ -176,6 +180,8 @@ describe.each(configs)('$name', (config) => {
         true,
         false,
         true,
+        false,
+        false,
       ]);
     }
   });

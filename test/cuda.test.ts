@@ -66,6 +66,12 @@ describe('cuda API arguments', () => {
     expect(() => cuda.empty(4, 'half' as unknown as DeviceDtype)).toThrow(TypeError);
     const Ctor = DeviceArray as unknown as new (...a: unknown[]) => unknown;
     expect(() => new Ctor(Symbol('x'), {}, 1, 'float32')).toThrow(TypeError);
+    // An object that only inherits from DeviceArray.prototype is refused by name.
+    const fake = Object.create(DeviceArray.prototype) as DeviceArray;
+    expect(() => fake.toHost()).toThrow(/DeviceArray.toHost: called on .*not a DeviceArray/);
+    expect(() => fake.dispose()).toThrow(TypeError);
+    expect(() => fake.disposed).toThrow(TypeError);
+    expect(() => mish(fake)).toThrow(TypeError);
   });
 });
 
