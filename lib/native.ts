@@ -37,9 +37,13 @@ const root = path.join(__dirname, '..');
 
 export function loadNative(): LoadResult {
   try {
+    // MISH_NATIVE_PATH: a specific build of the addon (npm run test:asan loads the sanitizer
+    // build this way); otherwise build/ or prebuilds/ through node-gyp-build.
+    const explicit = process.env.MISH_NATIVE_PATH;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => unknown;
-    const addon = load(root) as NativeAddon;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = (explicit ? require(path.resolve(explicit)) : load(root)) as NativeAddon;
     debug('native addon loaded from %s: %o', root, addon.info());
     return { addon, errors: [] };
   } catch (e) {
