@@ -37,6 +37,7 @@ const r = spawnSync('npx', ['vitest', 'run', ...files], {
     ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1:handle_segv=1',
     UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
     MISH_NATIVE_PATH: addon,
+    MISH_SANITIZED: '1',
   },
 });
 process.exit(r.status === null ? 1 : r.status);

@@ -156,6 +156,8 @@ describe('10,000 concurrent async calls under forced garbage collection', () => 
     await settle();
     const after = process.memoryUsage();
     expect(after.external - before.external).toBeLessThan(16 * 2 ** 20);
-    expect(after.rss - before.rss).toBeLessThan(64 * 2 ** 20);
+    // Under AddressSanitizer (npm run test:asan) freed memory waits in its quarantine, so RSS
+    // says nothing there.
+    if (!process.env.MISH_SANITIZED) expect(after.rss - before.rss).toBeLessThan(64 * 2 ** 20);
   }, 60000);
 });
