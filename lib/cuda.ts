@@ -268,7 +268,7 @@ function hostArray(fn: string, name: string, v: unknown): HostArray {
   return v as HostArray;
 }
 
-function allocate(fn: string, a: CudaAddon, length: number, dtype: DeviceDtype): DeviceArray {
+function allocate(a: CudaAddon, length: number, dtype: DeviceDtype): DeviceArray {
   return new DeviceArray(token, a.alloc(Math.max(1, length * BYTES[dtype])), length, dtype);
 }
 
@@ -281,7 +281,7 @@ export function toDevice(a: unknown, options?: { dtype?: DeviceDtype }): DeviceA
   }
   const dtype = dtypeFor(fn, src, options?.dtype);
   const addon = ready(fn);
-  const d = allocate(fn, addon, src.length, dtype);
+  const d = allocate(addon, src.length, dtype);
   try {
     if (src.length > 0) addon.upload(d.handle(fn, 'the array'), 0, src);
   } catch (e) {
@@ -304,7 +304,7 @@ export function empty(length: unknown, dtype: unknown = 'float32'): DeviceArray 
       `${fn}: dtype must be one of ${DTYPES.join(', ')}, received ${describeValue(dtype)}`,
     );
   }
-  return allocate(fn, ready(fn), length, dtype as DeviceDtype);
+  return allocate(ready(fn), length, dtype as DeviceDtype);
 }
 
 /** Free and total device memory in bytes. */
@@ -362,7 +362,7 @@ export function deviceArgs(
   }
   let out: DeviceArray;
   if (outArg === undefined) {
-    out = allocate(fn, ready(fn), x.length, x.dtype);
+    out = allocate(ready(fn), x.length, x.dtype);
   } else {
     out = deviceArray(fn, 'out', outArg, firstDevice);
     out.handle(fn, 'out');

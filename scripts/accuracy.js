@@ -168,22 +168,29 @@ function edgeTable() {
 const fmt = (v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v);
 
 function markdown(r) {
+  const n = (v) => v.toLocaleString('en');
+  const when = r.date.slice(0, 16).replace('T', ' ');
+  const which =
+    r.float32.stride === 1
+      ? '**every one of the 2³² inputs**'
+      : `every input whose bit pattern is a multiple of ${r.float32.stride}`;
+  const tsInputs = n(r.ts.inputs);
   const lines = [];
   const push = (...l) => lines.push(...l);
   push(
     '# Accuracy certificate',
     '',
-    `Made by \`npm run accuracy\` (\`${r.command}\`) on ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    `Made by \`npm run accuracy\` (\`${r.command}\`) on ${when} UTC`,
     `at commit \`${r.git}\`, on ${r.cpu}. Regenerate it with \`npm run accuracy\`; CI runs a`,
     'sampled version of the same checks (test/certificate.test.ts).',
     '',
     '## What was checked',
     '',
-    `- **float32**: ${r.float32.stride === 1 ? '**every one of the 2³² inputs**' : `every input whose bit pattern is a multiple of ${r.float32.stride}`}`,
+    `- **float32**: ${which}`,
     `  (${r.float32.inputs.toLocaleString('en')} inputs, NaNs and infinities included), plus every`,
     '  threshold of the formulas and of the contract with its 64 neighbours on each side, through',
     '  each native kernel this CPU runs and through the CUDA device formulas compiled for the',
-    `  host; the TypeScript path on every ${r.ts.stride}th bit pattern (${r.ts.inputs.toLocaleString('en')} inputs).`,
+    `  host; the TypeScript path on every ${r.ts.stride}th bit pattern (${tsInputs} inputs).`,
     `  ${r.float32.seconds.toFixed(0)} s on this machine.`,
     `- **float64**: ${r.float64.inputs.toLocaleString('en')} seeded random inputs, half uniform on`,
     '  [−800, 800] and half spread over every binade, both signs, plus the same thresholds.',
@@ -237,9 +244,7 @@ function markdown(r) {
     `|---|${buckets.map(() => '---:').join('|')}|`,
   );
   for (const x of r.results.filter((x) => x.dtype === 'float32')) {
-    push(
-      `| ${x.contender}, ${x.fn} | ${buckets.map((b) => x.histogram[b].toLocaleString('en')).join(' | ')} |`,
-    );
+    push(`| ${x.contender}, ${x.fn} | ${buckets.map((b) => n(x.histogram[b])).join(' | ')} |`);
   }
   const bad = r.results.filter((x) => x.examples.length);
   if (bad.length) {

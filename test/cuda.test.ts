@@ -52,7 +52,7 @@ describe.skipIf(gpu)('without a usable GPU', () => {
 describe('cuda API arguments', () => {
   it('bad arguments are TypeErrors or RangeErrors naming them, GPU or not', () => {
     expect(() => cuda.toDevice([1, 2] as unknown as Float32Array)).toThrow(
-      /cuda.toDevice: the array must be a Float32Array, Float64Array or Uint16Array .*received an Array/,
+      /cuda.toDevice: the array must be a Float32Array, Float64Array or Uint16Array .*an Array/,
     );
     expect(() => cuda.toDevice(new Uint16Array(2))).toThrow(
       /needs options.dtype 'float16' or 'bfloat16'/,
